@@ -1,0 +1,72 @@
+"""openai_bindings: the OpenAI HTTP API on pluggable transports and providers.
+
+    import openai_bindings
+    client = openai_bindings.OpenAI()            # or openai_bindings.new(api_key)
+    status, body, headers = client.create_chat_completion([{"role": "user", "content": "Hi"}])
+
+Importing this package loads no plugin and no optional HTTP library; that
+happens when the first client is built.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .client import AsyncOpenAI, OpenAI, new
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    OpenAIError,
+    PermissionDeniedError,
+    PluginError,
+    RateLimitError,
+    StreamError,
+    UnprocessableEntityError,
+    UnsupportedEndpointError,
+)
+from .hookspecs import hookimpl, hookspec
+from .http import AsyncResponse, Headers, Request, Response, Timeout
+from .provider import Provider
+from .result import APIResult
+from .streaming import AsyncStream, LegacyChunk, Stream
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResult",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncOpenAI",
+    "AsyncResponse",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Headers",
+    "InternalServerError",
+    "LegacyChunk",
+    "NotFoundError",
+    "OpenAI",
+    "OpenAIError",
+    "PermissionDeniedError",
+    "PluginError",
+    "Provider",
+    "RateLimitError",
+    "Request",
+    "Response",
+    "Stream",
+    "StreamError",
+    "Timeout",
+    "UnprocessableEntityError",
+    "UnsupportedEndpointError",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+    "new",
+]

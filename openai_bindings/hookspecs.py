@@ -1,0 +1,36 @@
+"""The hooks a plugin may implement (pluggy project ``openai_bindings``).
+
+Built-in transports and providers use these same hooks, so they double as the
+reference plugins (see ``openai_bindings.transports`` and ``.providers``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import pluggy
+
+PROJECT = "openai_bindings"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_transports(register: Callable[[type], None]) -> None:
+    """Call ``register(transport_class)`` for each transport this plugin offers."""
+
+
+@hookspec
+def register_providers(register: Callable[[type], None]) -> None:
+    """Call ``register(provider_class)`` for each provider this plugin offers."""
+
+
+@hookspec(firstresult=True)
+def choose_transport(is_async: bool, provider: str) -> Optional[str]:
+    """Name the transport to use when the caller named none, or return None to pass."""
+
+
+@hookspec
+def prepare_request(request: Any, provider: str) -> None:
+    """See each Request just before it is sent; add or change headers in ``request.headers``."""

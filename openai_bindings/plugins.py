@@ -1,0 +1,225 @@
+"""The plugin manager: built-ins and entry-point plugins, loaded once, lazily.
+
+Loading is deferred to the first client (or ``openai-bindings plugins``) so that
+``import openai_bindings`` never scans the installed distributions. A plugin that
+fails to import or register is reported (a warning naming it and the error, and
+a row in ``openai-bindings plugins``) and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import pluggy
+
+from . import hookspecs
+from ._imports import importable
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PLUGINS_ENV",
+    "PluginFailure",
+    "PluginLoadWarning",
+    "Registered",
+    "Registry",
+    "get_plugin_manager",
+    "get_registry",
+    "reset",
+]
+
+ENTRY_POINT_GROUP = "openai_bindings"
+#: Comma-separated entry-point or distribution names to load; empty loads none; unset loads all.
+PLUGINS_ENV = "OPENAI_BINDINGS_PLUGINS"
+BUILTIN = "built-in"
+_BUILTIN_MODULES = ("openai_bindings.transports", "openai_bindings.providers")
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin could not be imported or registered; the rest keeps working."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A transport or provider class and who registered it."""
+
+    name: str
+    cls: type
+    origin: str  # "built-in" or the distribution's name
+    plugin: str  # the pluggy plugin name (the entry point's name)
+
+    @property
+    def missing(self) -> list[str]:
+        """Modules the class declares in ``requires`` that are not installed here."""
+        return [module for module in getattr(self.cls, "requires", ()) if not importable(module)]
+
+    @property
+    def extra(self) -> str | None:
+        return getattr(self.cls, "extra", None)
+
+    @property
+    def install_hint(self) -> str:
+        if self.origin == BUILTIN and self.extra:
+            return f"pip install 'openai-bindings[{self.extra}]'"
+        return f"pip install {' '.join(self.missing)}"
+
+    @property
+    def usable(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that did not load, and why (shown by ``openai-bindings plugins``)."""
+
+    plugin: str
+    origin: str
+    error: str
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, by kind and name."""
+
+    manager: pluggy.PluginManager
+    transports: dict[str, Registered] = field(default_factory=dict)
+    providers: dict[str, Registered] = field(default_factory=dict)
+    failures: list[PluginFailure] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, plugin: str, origin: str, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.failures.append(PluginFailure(plugin, origin, text))
+        where = "" if origin in (plugin, BUILTIN) else f" from {origin}"
+        warnings.warn(
+            f"openai_bindings plugin {plugin!r}{where} was skipped: {text}",
+            PluginLoadWarning,
+            stacklevel=4,
+        )
+
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The loaded registry (loading the plugins on first use)."""
+    global _registry
+    if _registry is None:
+        with _lock:
+            if _registry is None:
+                _registry = _load()
+    return _registry
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The pluggy manager, with built-ins and entry-point plugins registered."""
+    return get_registry().manager
+
+
+def reset() -> None:
+    """Forget the loaded plugins, so the next use loads them again (tests, long-lived hosts)."""
+    global _registry
+    with _lock:
+        _registry = None
+
+
+def _allowed() -> set[str] | None:
+    value = os.environ.get(PLUGINS_ENV)
+    if value is None:
+        return None
+    return {_normalise(name) for name in value.split(",") if name.strip()}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, str]]:
+    seen: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        dist_name = dist.metadata["Name"] or "unknown distribution"
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and ep.name not in seen:
+                seen.add(ep.name)  # the first on sys.path wins, as for imports
+                yield ep, dist_name
+
+
+def _load() -> Registry:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    registry = Registry(manager)
+    for module_name in _BUILTIN_MODULES:
+        manager.register(importlib.import_module(module_name), name=module_name)
+        registry.origins[module_name] = BUILTIN
+
+    allowed = _allowed()
+    for ep, dist_name in _entry_points():
+        if allowed is not None and not {_normalise(ep.name), _normalise(dist_name)} & allowed:
+            continue
+        if manager.has_plugin(ep.name) or manager.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            manager.register(plugin, name=ep.name)
+        except Exception as error:  # a broken plugin must not take the host down
+            registry.fail(ep.name, dist_name, error)
+            continue
+        registry.origins[ep.name] = dist_name
+
+    _collect(registry, "register_transports", registry.transports, _check_transport)
+    _collect(registry, "register_providers", registry.providers, _check_provider)
+    return registry
+
+
+def _check_transport(cls: Any) -> str | None:
+    if not callable(getattr(cls, "send", None)):
+        return "a transport needs a send(request) method"
+    return None
+
+
+def _check_provider(cls: Any) -> str | None:
+    return None
+
+
+def _collect(
+    registry: Registry,
+    hook_name: str,
+    table: dict[str, Registered],
+    check: Callable[[Any], str | None],
+) -> None:
+    """Call one registration hook plugin by plugin, so one failure only loses that plugin."""
+    caller = getattr(registry.manager.hook, hook_name)
+    # pluggy lists implementations last-registered first; built-ins go first so plugins may override.
+    for impl in reversed(caller.get_hookimpls()):
+        origin = registry.origins.get(impl.plugin_name, impl.plugin_name)
+        registered: list[Registered] = []
+
+        def register(
+            cls: Any, *, _origin: str = origin, _plugin: str = impl.plugin_name, _into: list = registered
+        ) -> None:
+            name = getattr(cls, "name", None)
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"{cls!r} has no 'name' (a non-empty string users select it by)")
+            problem = check(cls)
+            if problem:
+                raise TypeError(f"{name!r}: {problem}")
+            _into.append(Registered(name, cls, _origin, _plugin))
+
+        try:
+            impl.function(**_arguments(impl.argnames, {"register": register}))
+        except Exception as error:
+            registry.fail(impl.plugin_name, origin, error)
+            continue
+        for entry in registered:
+            table[entry.name] = entry
+
+
+def _arguments(argnames: Iterable[str], available: dict[str, Any]) -> dict[str, Any]:
+    return {name: available[name] for name in argnames if name in available}

@@ -1,0 +1,125 @@
+"""An incremental Server-Sent Events decoder (WHATWG HTML, section 9.2), fed bytes, knowing no I/O.
+
+Differences from the original's parser, on purpose: CR, LF and CRLF all end
+lines (also split across chunks); ``data`` lines are joined with ``\\n``;
+``event``, ``id`` and ``retry`` are kept; comments are skipped; lines have no
+length limit. At the end of the stream, an event that lacks its closing blank
+line is still delivered (``end()``): servers that close right after their last
+``data:`` line are common, and losing the last event silently is the worse
+failure. The spec would discard it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from typing import List, Optional
+
+__all__ = ["SSEDecoder", "ServerSentEvent"]
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    """One dispatched event. ``line`` is where its first field stood (1-based), for error messages."""
+
+    data: str
+    event: Optional[str] = None
+    id: Optional[str] = None
+    retry: Optional[int] = None
+    line: int = 0
+
+
+class SSEDecoder:
+    """Feed it bytes as they arrive; it returns the events completed so far."""
+
+    def __init__(self) -> None:
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pieces: List[str] = []  # an unfinished line, kept in pieces so long lines stay O(n)
+        self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
+        self._data: List[str] = []
+        self._event: Optional[str] = None
+        self._retry: Optional[int] = None
+        self._started = 0
+        self.last_event_id: Optional[str] = None
+        self.line = 0  # lines seen so far
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        return self._feed_text(self._text.decode(chunk))
+
+    def end(self) -> List[ServerSentEvent]:
+        """Flush at end of stream: the unfinished line, then any event still being built."""
+        events = self._feed_text(self._text.decode(b"", final=True))
+        if self._pieces:
+            line, self._pieces = "".join(self._pieces), []
+            self._line(line, events)
+        self._dispatch(events)
+        return events
+
+    def _feed_text(self, text: str) -> List[ServerSentEvent]:
+        events: List[ServerSentEvent] = []
+        if not text:
+            return events
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+        start = 0
+        for match in _EOL.finditer(text):
+            piece = text[start : match.start()]
+            if self._pieces:
+                self._pieces.append(piece)
+                piece, self._pieces = "".join(self._pieces), []
+            self._line(piece, events)
+            start = match.end()
+        if start == len(text) and text.endswith("\r"):
+            self._skip_lf = True
+        if start < len(text):
+            self._pieces.append(text[start:])
+        return events
+
+    def _line(self, line: str, events: List[ServerSentEvent]) -> None:
+        self.line += 1
+        if not line:
+            self._dispatch(events)
+            return
+        if line[0] == ":":
+            return  # a comment: keep-alives, ": OPENROUTER PROCESSING"
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if not self._started:
+            self._started = self.line
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        # any other field name is ignored, as the spec says
+
+    def _dispatch(self, events: List[ServerSentEvent]) -> None:
+        if self._data:
+            events.append(
+                ServerSentEvent(
+                    data="\n".join(self._data),
+                    event=self._event or None,
+                    id=self.last_event_id,
+                    retry=self._retry,
+                    line=self._started,
+                )
+            )
+        self._data = []
+        self._event = None
+        self._retry = None
+        self._started = 0
+
+
+def parse_all(payload: bytes) -> List[ServerSentEvent]:
+    """Decode a whole stream at once (tests and recorded bodies)."""
+    decoder = SSEDecoder()
+    return decoder.feed(payload) + decoder.end()

@@ -1,0 +1,333 @@
+"""A real HTTP server on 127.0.0.1 for tests: scripted replies, faults, and a record of requests.
+
+Standard library only (it must run where only pluggy is installed), a thread
+per connection, an ephemeral port, and it stops by itself: every wait is
+bounded and ``close()`` wakes stalled handlers and shuts their sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Deque, Dict, List, Optional, Union
+
+from ..http import Headers
+
+__all__ = ["Drop", "LocalServer", "RecordedRequest", "Reply", "Reset", "Stall"]
+
+#: No handler waits longer than this, whatever a test asks: the server always stops.
+MAX_WAIT = 30.0
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: Dict[str, List[str]]
+    headers: Headers
+    body: bytes
+    connection: int  # which TCP connection carried it (1-based, in accept order)
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+
+@dataclass
+class Reply:
+    """An answer. ``chunks`` are sent with chunked encoding (one write each) instead of ``body``.
+
+    ``gate``: after the first chunk, wait for this event before the rest (to prove a
+    client reads incrementally). ``delay``: seconds before the status line.
+    """
+
+    status: int = 200
+    body: Union[bytes, str, Dict[str, Any], List[Any], None] = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    chunks: Optional[List[bytes]] = None
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+    gate: Optional[threading.Event] = None
+    close: bool = False  # send Connection: close and drop the connection after the reply
+
+    def encoded(self) -> tuple[bytes, Dict[str, str]]:
+        headers = dict(self.headers)
+        body = self.body
+        if isinstance(body, (dict, list)):
+            headers.setdefault("Content-Type", "application/json")
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            body = body.encode()
+        return body or b"", headers
+
+
+@dataclass
+class Stall:
+    """Read the request and answer nothing (until ``seconds`` pass or the server closes)."""
+
+    seconds: float = MAX_WAIT
+
+
+@dataclass
+class Drop:
+    """Start an answer, send ``sent`` of the body, then drop the connection mid-body."""
+
+    sent: bytes = b""
+    status: int = 200
+    headers: Dict[str, str] = field(default_factory=dict)
+    chunked: bool = False
+
+
+@dataclass
+class Reset:
+    """Close the connection right after reading the request, without a status line."""
+
+
+Action = Union[Reply, Stall, Drop, Reset]
+Route = Callable[[RecordedRequest], Action]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read .requests
+        pass
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        owner = self.server.owner
+        parts = urllib.parse.urlsplit(self.path)
+        recorded = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=urllib.parse.parse_qs(parts.query),
+            headers=Headers(self.headers.items()),
+            body=self._read_body(),
+            connection=owner._numbers.get(id(self.connection), 0),
+        )
+        with owner._lock:
+            owner.requests.append(recorded)
+        action = owner._action_for(recorded)
+        self._perform(action)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
+
+    def _perform(self, action: Action) -> None:
+        owner = self.server.owner
+        if isinstance(action, Stall):
+            owner._stopping.wait(min(action.seconds, MAX_WAIT))
+            self.close_connection = True
+            return
+        if isinstance(action, Reset):
+            self.close_connection = True
+            return
+        if isinstance(action, Drop):
+            self.send_response(action.status)
+            for key, value in action.headers.items():
+                self.send_header(key, value)
+            if action.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                if action.sent:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(action.sent), action.sent))
+            else:
+                self.send_header("Content-Length", str(len(action.sent) + 1000))
+                self.end_headers()
+                self.wfile.write(action.sent)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if action.delay and owner._stopping.wait(min(action.delay, MAX_WAIT)):
+            return
+        body, headers = action.encoded()
+        self.send_response(action.status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if action.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        if action.chunks is None:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for number, chunk in enumerate(action.chunks):
+            if number == 1 and action.gate is not None and not action.gate.wait(MAX_WAIT):
+                self.close_connection = True
+                return
+            if number and action.chunk_delay and owner._stopping.wait(action.chunk_delay):
+                return
+            if chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: LocalServer
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        owner = self.owner
+        with owner._lock:
+            owner.connections += 1
+            number = owner.connections
+            owner._sockets.add(request)
+        try:
+            request.settimeout(MAX_WAIT)
+            if owner.ssl_context is not None:
+                request = owner.ssl_context.wrap_socket(request, server_side=True)
+                with owner._lock:
+                    owner._sockets.add(request)
+            with owner._lock:
+                owner._numbers[id(request)] = number
+            super().finish_request(request, client_address)
+        except (OSError, ssl.SSLError):
+            pass  # a client that gave up, or refused our certificate: nothing to answer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up mid-reply are part of the tests
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.owner._lock:
+            self.owner._sockets.discard(request)
+        super().shutdown_request(request)
+
+
+class LocalServer:
+    """A scriptable HTTP server on 127.0.0.1; ``with LocalServer() as server: server.url("/x")``.
+
+    Requests are answered by, in order: queued actions (``queue``), routes
+    (``route``), then ``default`` (which echoes the request as JSON).
+    """
+
+    def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, host: str = "127.0.0.1") -> None:
+        self.ssl_context = ssl_context
+        self.requests: List[RecordedRequest] = []
+        self.connections = 0
+        self._queue: Deque[tuple[Optional[str], Action]] = deque()
+        self._routes: Dict[tuple[str, str], Route] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sockets: set[Any] = set()
+        self._numbers: Dict[int, int] = {}
+        self._server = _Server((host, 0), _Handler, bind_and_activate=True)
+        self._server.owner = self
+        self._thread: Optional[threading.Thread] = None
+        self.host, self.port = self._server.server_address[:2]
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> LocalServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name=f"{type(self).__name__}:{self.port}",
+            )
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- addresses ---------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        host = "localhost" if self.ssl_context is not None else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.origin + path
+
+    # -- scripting ---------------------------------------------------------------------
+
+    def queue(self, *actions: Action, path: Optional[str] = None) -> None:
+        """Answer the next requests (to ``path`` only, when given) with these actions, in order."""
+        with self._lock:
+            self._queue.extend((path, action) for action in actions)
+
+    def route(self, method: str, path: str, handler: Route) -> None:
+        self._routes[(method.upper(), path)] = handler
+
+    def _action_for(self, request: RecordedRequest) -> Action:
+        with self._lock:
+            for position, (path, action) in enumerate(self._queue):
+                if path is None or path == request.path:
+                    del self._queue[position]
+                    return action
+        handler = self._routes.get((request.method, request.path))
+        if handler is not None:
+            return handler(request)
+        return self.default(request)
+
+    def default(self, request: RecordedRequest) -> Action:
+        """Echo the request back as JSON (what the transport tests check against)."""
+        return Reply(
+            body={
+                "method": request.method,
+                "path": request.path,
+                "query": request.query,
+                "headers": dict(request.headers),
+                "body": request.body.decode("utf-8", "replace"),
+            },
+            headers={"X-Request-Id": f"req_{len(self.requests)}", "X-Echo": "yes"},
+        )
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.requests) >= count:
+                return True
+            time.sleep(0.01)
+        return False

@@ -1,0 +1,19 @@
+"""Google Gemini through its OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from openai_bindings.provider import Provider
+
+__all__ = ["GeminiProvider"]
+
+
+class GeminiProvider(Provider):
+    """generativelanguage.googleapis.com/v1beta/openai, keyed by GEMINI_API_KEY (or GOOGLE_API_KEY)."""
+
+    name = "gemini"
+    default_base_url = "https://generativelanguage.googleapis.com/v1beta/openai"
+    default_model = "gemini-2.5-flash"
+    api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    base_url_env = ("GEMINI_BASE_URL",)
+    default_models = {"embeddings": "gemini-embedding-001"}
+    endpoints = frozenset({"chat.completions", "embeddings", "models", "images.generations"})

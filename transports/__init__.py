@@ -1,0 +1,33 @@
+"""Built-in transports, registered through the same hooks a third-party plugin uses.
+
+Each transport does I/O only (no JSON, no retries, no SSE) and imports its
+optional library when first built.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from openai_bindings._imports import importable
+from openai_bindings.hookspecs import hookimpl
+
+from .aiohttp import AiohttpTransport
+from .stdlib import StdlibTransport
+from .urllib3 import Urllib3Transport
+
+__all__ = ["AiohttpTransport", "StdlibTransport", "Urllib3Transport"]
+
+
+@hookimpl
+def register_transports(register: Callable[[type], None]) -> None:
+    register(StdlibTransport)
+    register(Urllib3Transport)
+    register(AiohttpTransport)
+
+
+@hookimpl(trylast=True)
+def choose_transport(is_async: bool) -> Optional[str]:
+    """The original's rule: the best HTTP stack the environment has, else the standard library."""
+    if is_async:
+        return "aiohttp" if importable("aiohttp") else "stdlib"
+    return "urllib3" if importable("urllib3") else "stdlib"
