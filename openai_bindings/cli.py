@@ -33,6 +33,12 @@ def _plugins(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import run_demo
+
+    return run_demo(out)
+
+
 def _origin(origin: str) -> str:
     return origin if origin == BUILTIN else f"from {origin}"
 
@@ -58,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(comma-separated names; empty loads none).",
     )
     plugins.set_defaults(handler=_plugins)
+    demo = commands.add_parser("demo", help="walk through the main features against a local fake server")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

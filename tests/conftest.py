@@ -8,6 +8,7 @@ import ssl
 from typing import Any, Iterator, List
 
 import pytest
+from support import CLIENT_TRANSPORTS, Caller
 
 from openai_bindings import plugins
 from openai_bindings.http import Request, Response
@@ -22,8 +23,6 @@ TRANSPORTS = [
     ("urllib3", lambda **kw: Urllib3Transport(**kw), False),
     ("aiohttp", lambda **kw: AiohttpTransport(**kw), True),
 ]
-#: The names a client selects them by, with the client flavour.
-CLIENT_TRANSPORTS = [("stdlib", False), ("urllib3", False), ("stdlib", True), ("aiohttp", True)]
 
 
 @pytest.fixture(autouse=True)
@@ -121,5 +120,18 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         each.close()
 
 
-def run_async(coro: Any) -> Any:
-    return asyncio.run(coro)
+@pytest.fixture(
+    params=CLIENT_TRANSPORTS, ids=[f"{'async' if a else 'sync'}-{n}" for n, a in CLIENT_TRANSPORTS]
+)
+def make_caller(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Builds clients on one transport (sync or async) behind the same calling API."""
+    made: List[Caller] = []
+
+    def make(**options: Any) -> Caller:
+        name, is_async = request.param
+        made.append(Caller(name, is_async, **options))
+        return made[-1]
+
+    yield make
+    for caller in made:
+        caller.close()
