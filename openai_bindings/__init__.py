@@ -10,6 +10,8 @@ happens when the first client is built.
 
 from __future__ import annotations
 
+import os as _os
+
 from ._version import __version__
 from .client import AsyncOpenAI, OpenAI, new
 from .errors import (
@@ -35,6 +37,15 @@ from .http import AsyncResponse, Headers, Request, Response, Timeout
 from .provider import Provider
 from .result import APIResult
 from .streaming import AsyncStream, LegacyChunk, Stream
+
+# Installed, setuptools maps the repository's top-level providers/ and transports/ folders
+# under this package. Run from a source checkout (its root on sys.path), let this package
+# find them there too, so `python -m pytest` or `python -c ...` in the checkout just work.
+_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(__path__[0], "transports")) and _os.path.isfile(
+    _os.path.join(_root, "transports", "__init__.py")
+):
+    __path__.append(_root)
 
 __all__ = [
     "APIConnectionError",

@@ -147,7 +147,7 @@ def test_plugins_environment_variable_restricts_loading(site, monkeypatch, setti
 
 
 def test_plugins_command_lists_everything(site):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    env = {**os.environ, "PYTHONPATH": str(site)}
     env.pop("OPENAI_BINDINGS_PLUGINS", None)
     result = subprocess.run(
         [sys.executable, "-W", "ignore", "-m", "openai_bindings", "plugins"],
@@ -156,6 +156,7 @@ def test_plugins_command_lists_everything(site):
         env=env,
         timeout=60,
         check=True,
+        cwd=site,
     )
     out = result.stdout
     for name in ("stdlib", "urllib3", "aiohttp", "urllib", "openai", "gemini"):
@@ -294,9 +295,13 @@ print("ok")
 
 
 @pytest.mark.parametrize("script", [IMPORT_CHECK, CONSTRAINED], ids=["import", "constrained-host"])
-def test_in_a_fresh_interpreter(script):
+def test_in_a_fresh_interpreter(script, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

@@ -106,7 +106,7 @@ class StdlibTransport:
         def close() -> None:
             complete = raw.isclosed() or raw.length == 0
             raw.close()
-            if complete and not raw.will_close:
+            if complete and not getattr(raw, "will_close", True):
                 self._checkin(key, conn)  # the body was read to the end: reuse
             else:
                 conn.close()
@@ -153,8 +153,10 @@ def _body(raw: http.client.HTTPResponse, where: str) -> Iterator[bytes]:
         while True:
             chunk = raw.read1(_CHUNK)
             if not chunk:
-                if raw.length:  # read1 reports a short body as a plain end: it is not one
-                    raise http.client.IncompleteRead(b"", raw.length)
+                remaining = raw.length
+                if isinstance(remaining, int) and remaining > 0:
+                    # read1 reports a short body as a plain end: it is not one
+                    raise http.client.IncompleteRead(b"", remaining)
                 return
             yield chunk
     except Exception as error:
