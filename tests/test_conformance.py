@@ -144,9 +144,8 @@ def _check_interaction(call: Caller, interaction: dict[str, Any]) -> None:
         assert error.status == status
         recorded_error = json.loads(text)
         recorded_error = recorded_error[0] if isinstance(recorded_error, list) else recorded_error
-        assert error.message == " ".join(recorded_error["error"]["message"].split())[
-            :500
-        ] or error.message.endswith("...")
+        message = " ".join(recorded_error["error"]["message"].split())
+        assert error.message == (message if len(message) <= 500 else message[:497] + "...")
         assert error.request_id == headers.get("x-request-id")
         assert f"Error code: {status} - " in str(error)
         return
