@@ -103,7 +103,7 @@ class SSEDecoder:
         # any other field name is ignored, as the spec says
 
     def _dispatch(self, events: List[ServerSentEvent]) -> None:
-        if self._data:
+        if self._data and (len(self._data) > 1 or self._data[0]):  # an empty data buffer dispatches nothing
             events.append(
                 ServerSentEvent(
                     data="\n".join(self._data),

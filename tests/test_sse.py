@@ -1,0 +1,215 @@
+"""The SSE decoder and stream decoding, without I/O."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openai_bindings import StreamError
+from openai_bindings.sse import ServerSentEvent, SSEDecoder, parse_all
+from openai_bindings.streaming import StreamState, merge_chat_delta
+
+
+def feed_in(chunks: list[bytes]) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)
+    return events + decoder.end()
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"])
+def test_every_line_ending(eol):
+    body = eol.join([b"event: delta", b"data: one", b"data: two", b"id: 7", b"retry: 1500", b"", b""])
+    assert parse_all(body) == [ServerSentEvent(data="one\ntwo", event="delta", id="7", retry=1500, line=1)]
+
+
+def test_crlf_split_between_chunks_is_one_line_end():
+    assert feed_in([b"data: a\r", b"\ndata: b\r\n\r\n"]) == [ServerSentEvent(data="a\nb", line=1)]
+
+
+def test_comments_and_unknown_fields_are_skipped():
+    body = b": OPENROUTER PROCESSING\n\n: keep-alive\nfoo: bar\ndata: x\n\n"
+    assert [e.data for e in parse_all(body)] == ["x"]
+
+
+def test_field_without_colon_and_without_space():
+    assert [e.data for e in parse_all(b"data\n\ndata:tight\n\n")] == [
+        "tight"
+    ]  # empty data dispatches nothing
+    assert parse_all(b"data\ndata\n\n")[0].data == "\n"
+
+
+def test_no_line_length_limit():
+    line = "x" * 3_000_000
+    chunks = [f"data: {line}\n\n".encode()[i : i + 4096] for i in range(0, len(line) + 10, 4096)]
+    assert feed_in(chunks)[0].data == line
+
+
+def test_last_event_without_blank_line_is_delivered():
+    """Documented decision: a final event cut short of its blank line is delivered, not lost."""
+    assert [e.data for e in parse_all(b"data: first\n\ndata: last")] == ["first", "last"]
+    assert [e.data for e in parse_all(b"data: last\n")] == ["last"]
+
+
+def test_utf8_split_inside_a_character():
+    body = 'data: {"t": "héllo ✓"}\n\n'.encode()
+    cut = body.index("✓".encode()) + 1
+    assert json.loads(feed_in([body[:cut], body[cut:]])[0].data) == {"t": "héllo ✓"}
+
+
+def test_bom_free_id_with_nul_is_ignored():
+    assert parse_all(b"id: a\x00b\ndata: x\n\n")[0].id is None
+
+
+# hypothesis: any split of a valid stream yields exactly the events of the unsplit stream
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20
+)
+_field = st.one_of(
+    st.builds(lambda v: f"data: {v}", _text),
+    st.builds(lambda v: f"event: {v}", _text),
+    st.builds(lambda v: f"id: {v}", _text.filter(lambda v: "\x00" not in v)),
+    st.builds(lambda v: f": {v}", _text),
+    st.builds(lambda v: f"retry: {v}", st.integers(0, 10_000)),
+)
+_event = st.lists(_field, min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    events=st.lists(_event, max_size=8),
+    eol=st.sampled_from(["\n", "\r", "\r\n"]),
+    cuts=st.lists(st.integers(min_value=0), max_size=12),
+)
+def test_any_split_gives_the_same_events(events, eol, cuts):
+    body = "".join(eol.join(event) + eol + eol for event in events).encode("utf-8")
+    whole = parse_all(body)
+    points = sorted({cut % (len(body) + 1) for cut in cuts})
+    pieces = [body[a:b] for a, b in zip([0, *points], [*points, len(body)])]
+    assert feed_in(pieces) == whole
+
+
+# -- stream decoding ---------------------------------------------------------------------------
+
+
+def chat_chunk(**delta):
+    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
+
+
+def run_state(kind: str, body: bytes) -> tuple[StreamState, list]:
+    state = StreamState(kind)
+    return state, state.feed(body) + state.end()
+
+
+def test_done_ends_the_stream():
+    body = f"data: {json.dumps(chat_chunk(content='a'))}\n\ndata: [DONE]\n\ndata: junk\n\n".encode()
+    state, events = run_state("chat", body)
+    assert len(events) == 1 and state.done
+
+
+def test_error_payload_mid_stream_raises_with_the_api_message():
+    body = (
+        f"data: {json.dumps(chat_chunk(content='a'))}\n\n"
+        'data: {"error": {"message": "The server had an error", "type": "server_error", "code": "oops"}}\n\n'
+    ).encode()
+    state = StreamState("chat")
+    with pytest.raises(StreamError, match="The server had an error") as info:
+        state.feed(body)
+    assert info.value.code == "oops" and info.value.type == "server_error"
+
+
+def test_error_event_raises():
+    with pytest.raises(StreamError, match="overloaded"):
+        StreamState("responses").feed(b'event: error\ndata: {"message": "overloaded", "code": "busy"}\n\n')
+
+
+def test_response_failed_raises():
+    failed = {
+        "type": "response.failed",
+        "response": {"error": {"message": "it broke", "code": "server_error"}},
+    }
+    with pytest.raises(StreamError, match="it broke"):
+        StreamState("responses").feed(f"data: {json.dumps(failed)}\n\n".encode())
+
+
+def test_invalid_json_names_the_line():
+    with pytest.raises(StreamError) as info:
+        StreamState("chat").feed(b": hello\n\ndata: {not json\n\n")
+    assert "line 3" in str(info.value) and "{not json" in str(info.value)
+
+
+def test_chunks_without_object_and_usage_only_chunks_are_delivered():
+    llama = {"choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    usage = {"choices": [], "usage": {"total_tokens": 3}}
+    body = f"data: {json.dumps(llama)}\n\ndata: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode()
+    state, events = run_state("chat", body)
+    assert events == [llama, usage]
+    assert state.text_of(0) == "hi" and state.usage == {"total_tokens": 3}
+
+
+def test_tool_call_deltas_merge_by_index():
+    message: dict = {}
+    for delta in [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"index": 0, "id": "call_a", "type": "function", "function": {"name": "f", "arguments": ""}}
+            ],
+        },
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"x":'}}]},
+        {
+            "tool_calls": [
+                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+            ]
+        },
+        {"tool_calls": [{"index": 0, "function": {"arguments": " 1}"}}]},
+        {"refusal": "no"},
+        {"refusal": " way"},
+    ]:
+        merge_chat_delta(message, delta)
+    assert message["tool_calls"] == [
+        {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}},
+        {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}},
+    ]
+    assert message["refusal"] == "no way"
+
+
+def test_gemini_quirks_keep_usable_tool_calls():
+    """Gemini: no id in chunks, role and usage in every chunk, tool call id "" and finish_reason stop."""
+    chunks = [
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "",
+                                "type": "function",
+                                "function": {"name": "get", "arguments": '{"a":1}'},
+                            }
+                        ],
+                    },
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"total_tokens": 1},
+        },
+        {
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
+            "usage": {"total_tokens": 2},
+        },
+    ]
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
+    state, _ = run_state("chat", body)
+    message = state.message_of(0)
+    assert message["role"] == "assistant"
+    assert message["tool_calls"][0]["function"] == {"name": "get", "arguments": '{"a":1}'}
+    assert state.usage == {"total_tokens": 2}
