@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Generator, Mapping, Optional, Union
 from ._version import __version__
 from .errors import APIConnectionError, PluginError, status_error
 from .http import Body, Headers, Request, Response, Timeout, TimeoutLike
+from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider
 from .result import APIResult, decode_body
@@ -395,6 +396,13 @@ class BaseClient:
         if not params.get("prompt"):
             raise ValueError("image_generation needs prompt= (a description of the image)")
         return self._run(*self._json_call("/images/generations", "images.generations", params))
+
+    def paginate(self, list_method: Callable[..., Any], **params: Any) -> Any:
+        """Every item of a listing endpoint, across pages: ``client.paginate(client.files, limit=100)``."""
+        if getattr(list_method, "__self__", None) is not self:
+            raise TypeError("paginate takes a listing method of this client, e.g. client.files")
+        cls = AsyncPaginator if self.is_async else Paginator
+        return cls(list_method, params)
 
     def _simple(self, method: str, path: str, endpoint: str, params: Dict[str, Any]) -> Any:
         options, query = split_options(params)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
+from typing import Any
 
 import openai_bindings
 
@@ -24,6 +27,7 @@ class Caller:
         return self.loop.run_until_complete(result) if self.is_async else result
 
     def events(self, stream) -> list:
+        """All items of a sync or async iterable (streams, paginators)."""
         if not self.is_async:
             return list(stream)
 
@@ -32,6 +36,11 @@ class Caller:
 
         return self.loop.run_until_complete(collect())
 
+    def next_event(self, stream) -> Any:
+        if not self.is_async:
+            return next(stream)
+        return self.loop.run_until_complete(stream.__anext__())
+
     def close(self) -> None:
         if self.is_async:
             self.loop.run_until_complete(self.client.close())
@@ -39,3 +48,33 @@ class Caller:
             self.loop.close()
         else:
             self.client.close()
+
+
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+
+
+def json_body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: the two bodies hold the same JSON (formatting may differ)."""
+
+    def load(body: Any) -> Any:
+        if body is None or body == b"" or body == "":
+            return None
+        if isinstance(body, bytes):
+            body = body.decode("utf-8")
+        return json.loads(body)
+
+    assert load(r1.body) == load(r2.body)
+
+
+def replayer() -> Any:
+    """A vcrpy VCR that only replays, matching method, URI and JSON body, never storing keys."""
+    import vcr
+
+    recorder = vcr.VCR(
+        record_mode="none",
+        match_on=["method", "uri", "json_body"],
+        filter_headers=["authorization", "api-key", "x-goog-api-key"],
+        decode_compressed_response=True,
+    )
+    recorder.register_matcher("json_body", json_body)
+    return recorder

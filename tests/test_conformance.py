@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Caller
+from support import Caller, replayer
 
 from openai_bindings import APIStatusError, errors
 
@@ -26,30 +26,6 @@ vcr = pytest.importorskip("vcr")
 yaml = pytest.importorskip("yaml")
 
 pytestmark = pytest.mark.skipif(not CASSETTES, reason=f"conformance corpus absent ({CORPUS})")
-
-
-def json_body(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: the two bodies hold the same JSON (formatting may differ)."""
-
-    def load(body: Any) -> Any:
-        if body is None or body == b"" or body == "":
-            return None
-        if isinstance(body, bytes):
-            body = body.decode("utf-8")
-        return json.loads(body)
-
-    assert load(r1.body) == load(r2.body)
-
-
-def _vcr() -> Any:
-    recorder = vcr.VCR(
-        record_mode="none",
-        match_on=["method", "uri", "json_body"],
-        filter_headers=["authorization", "api-key", "x-goog-api-key"],
-        decode_compressed_response=True,
-    )
-    recorder.register_matcher("json_body", json_body)
-    return recorder
 
 
 ENDPOINTS = {
@@ -185,7 +161,7 @@ def test_cassette(cassette: Path, make_caller: Any) -> None:
     body = json.loads(first["body"]) if first.get("body") else None
     provider, base_url, *_ = _call_for(first["uri"], first["method"], body)
     call = make_caller(provider=provider, base_url=base_url, max_retries=0)
-    with _vcr().use_cassette(str(cassette), allow_playback_repeats=False) as played:
+    with replayer().use_cassette(str(cassette), allow_playback_repeats=False) as played:
         for interaction in interactions:
             _check_interaction(call, interaction)
         assert played.all_played

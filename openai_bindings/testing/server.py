@@ -84,12 +84,16 @@ class Stall:
 
 @dataclass
 class Drop:
-    """Start an answer, send ``sent`` of the body, then drop the connection mid-body."""
+    """Start an answer, send ``sent`` of the body, then drop the connection mid-body.
+
+    ``gate``: wait for this event before dropping (so a test can first see what arrived).
+    """
 
     sent: bytes = b""
     status: int = 200
     headers: Dict[str, str] = field(default_factory=dict)
     chunked: bool = False
+    gate: Optional[threading.Event] = None
 
 
 @dataclass
@@ -163,6 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(action.sent)
             self.wfile.flush()
+            if action.gate is not None:
+                action.gate.wait(MAX_WAIT)
             self.close_connection = True
             return
         if action.delay and owner._stopping.wait(min(action.delay, MAX_WAIT)):
