@@ -263,6 +263,29 @@ class _StreamBase:
         return [m for m in (self.state.message_of(i) for i in sorted(self.state.choices)) if m]
 
     @property
+    def choices(self) -> List[Dict[str, Any]]:
+        """Chat: every choice as a non-streamed response has it: index, message, finish_reason."""
+        return [
+            {"index": i, "message": self.state.message_of(i), "finish_reason": self.state.finish_reasons.get(i)}
+            for i in sorted(self.state.choices)
+        ]
+
+    @property
+    def completion(self) -> Optional[Dict[str, Any]]:
+        """Chat: the whole stream folded into the ``chat.completion`` object a plain call returns."""
+        last = self.state.last
+        if not isinstance(last, dict) or self.state.kind != "chat":
+            return None
+        return {
+            "id": last.get("id"),
+            "object": "chat.completion",
+            "created": last.get("created"),
+            "model": last.get("model"),
+            "choices": self.choices,
+            "usage": self.state.usage,
+        }
+
+    @property
     def finish_reason(self) -> Optional[str]:
         return self.state.finish_reasons.get(0)
 

@@ -73,6 +73,9 @@ def test_chat_completions(call):
             ],
         }
         assert stream.finish_reason == "tool_calls" and stream.usage["total_tokens"] == 49
+        folded = stream.completion
+        assert folded["id"] == "chatcmpl-abc124" and folded["model"] == "gpt-4.1-2025-04-14"
+        assert folded["choices"] == [{"index": 0, "message": stream.message, "finish_reason": "tool_calls"}]
         assert played.all_played
 
 
