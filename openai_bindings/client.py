@@ -1,6 +1,6 @@
 """The clients: one definition per endpoint, executed by a sync or an async driver.
 
-Every endpoint method builds a ``Call`` (a description of the request and how
+Every endpoint method builds a ``APICall`` (a description of the request and how
 to decode the answer) and hands it to ``self._run``. The request and retry
 logic is a generator (``_plan``) that yields actions (send, read, sleep) and
 never does I/O itself; ``OpenAI`` runs those actions with blocking calls,
@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generator, Mapping, Optional, Union
 
+from ._drive import Call, Sleep, run_async, run_sync
 from ._version import __version__
 from .errors import APIConnectionError, PluginError, status_error
 from .http import Body, Headers, Request, Response, Timeout, TimeoutLike
@@ -37,22 +38,7 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 _NOT_GIVEN: Any = object()
 
 
-# -- what the plan yields to a driver --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Send:
-    request: Request
-
-
-@dataclass(frozen=True)
-class Read:
-    response: Response
-
-
-@dataclass(frozen=True)
-class Sleep:
-    seconds: float
+# -- what a plan returns for a stream ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,7 +54,7 @@ class Streaming:
 
 
 @dataclass
-class Call:
+class APICall:
     method: str
     path: str
     endpoint: str
@@ -198,7 +184,7 @@ class BaseClient:
 
     # -- building requests ------------------------------------------------------------------
 
-    def build_request(self, call: Call, options: Optional[Options] = None) -> Request:
+    def build_request(self, call: APICall, options: Optional[Options] = None) -> Request:
         """The exact Request a call sends (public so tests and tools can inspect it)."""
         options = options or Options()
         self.provider.check_endpoint(call.endpoint)
@@ -224,7 +210,7 @@ class BaseClient:
         get_registry().manager.hook.prepare_request(request=request, provider=self.provider.name)
         return request
 
-    def _plan(self, call: Call, options: Options) -> Generator[Any, Any, Any]:
+    def _plan(self, call: APICall, options: Options) -> Generator[Any, Any, Any]:
         """The request's life: send, retry what is worth retrying, decode. Yields actions, does no I/O."""
         request = self.build_request(call, options)
         retries = (
@@ -233,7 +219,7 @@ class BaseClient:
         attempt = 0
         while True:
             try:
-                response: Response = yield Send(request)
+                response: Response = yield Call(self.transport.send, request)
                 if 200 <= response.status < 300 and call.stream:
                     state = StreamState(
                         call.stream,
@@ -241,7 +227,7 @@ class BaseClient:
                         adjust=lambda event: self.provider.adjust_event(call.endpoint, event),
                     )
                     return Streaming(response, state, options.callback)
-                raw: bytes = yield Read(response)
+                raw: bytes = yield Call(response.read, asyncfn=response.aread)
             except APIConnectionError:
                 if attempt >= retries:
                     raise
@@ -259,7 +245,7 @@ class BaseClient:
 
     # -- the endpoints: each defined once, for both clients -----------------------------------
 
-    def _run(self, call: Call, options: Options) -> Any:
+    def _run(self, call: APICall, options: Options) -> Any:
         raise NotImplementedError
 
     def _model(self, params: Dict[str, Any], endpoint: str) -> Dict[str, Any]:
@@ -278,13 +264,13 @@ class BaseClient:
         body: Dict[str, Any],
         stream_kind: Optional[str] = None,
         legacy: bool = False,
-    ) -> tuple[Call, Options]:
+    ) -> tuple[APICall, Options]:
         options, body = split_options(body)
         body = self._model(body, endpoint)
         stream = body.get("stream")
         if stream is not None and not isinstance(stream, bool):
             raise TypeError(f"stream must be True or False, got {stream!r}")
-        return Call(
+        return APICall(
             "POST", path, endpoint, json=body, stream=stream_kind if stream else None, legacy=legacy
         ), options
 
@@ -375,7 +361,9 @@ class BaseClient:
     def file_content(self, file_id: str, **params: Any) -> Any:
         """GET /files/{id}/content: the body is the file's bytes."""
         options, query = split_options(params)
-        call = Call("GET", f"/files/{check_id(file_id, 'file id')}/content", "files", params=query, raw=True)
+        call = APICall(
+            "GET", f"/files/{check_id(file_id, 'file id')}/content", "files", params=query, raw=True
+        )
         return self._run(call, options)
 
     def upload_file(self, file: Any, purpose: str, **params: Any) -> Any:
@@ -388,7 +376,7 @@ class BaseClient:
             )
         options, fields = split_options(params)
         body = MultipartFile(file, fields={"purpose": purpose, **fields})
-        call = Call("POST", "/files", "files", body=body, content_type=body.content_type)
+        call = APICall("POST", "/files", "files", body=body, content_type=body.content_type)
         return self._run(call, options)
 
     def image_generation(self, **params: Any) -> Any:
@@ -406,7 +394,7 @@ class BaseClient:
 
     def _simple(self, method: str, path: str, endpoint: str, params: Dict[str, Any]) -> Any:
         options, query = split_options(params)
-        return self._run(Call(method, path, endpoint, params=query or None), options)
+        return self._run(APICall(method, path, endpoint, params=query or None), options)
 
 
 class OpenAI(BaseClient):
@@ -414,31 +402,12 @@ class OpenAI(BaseClient):
 
     is_async = False
 
-    def _run(self, call: Call, options: Options) -> Any:
-        outcome = self._drive(self._plan(call, options))
+    def _run(self, call: APICall, options: Options) -> Any:
+        outcome = run_sync(self._plan(call, options))
         if isinstance(outcome, Streaming):
             stream = Stream(outcome.response, outcome.state, outcome.callback)
             return stream.until_done() if outcome.callback is not None else stream
         return outcome
-
-    def _drive(self, plan: Generator[Any, Any, Any]) -> Any:
-        value: Any = None
-        error: Optional[BaseException] = None
-        while True:
-            try:
-                action = plan.throw(error) if error is not None else plan.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value = error = None
-            try:
-                if isinstance(action, Send):
-                    value = self.transport.send(action.request)
-                elif isinstance(action, Read):
-                    value = action.response.read()
-                else:
-                    time.sleep(action.seconds)
-            except APIConnectionError as failure:
-                error = failure
 
     def close(self) -> None:
         close = getattr(self.transport, "close", None)
@@ -457,31 +426,12 @@ class AsyncOpenAI(BaseClient):
 
     is_async = True
 
-    async def _run(self, call: Call, options: Options) -> Any:
-        outcome = await self._drive(self._plan(call, options))
+    async def _run(self, call: APICall, options: Options) -> Any:
+        outcome = await run_async(self._plan(call, options))
         if isinstance(outcome, Streaming):
             stream = AsyncStream(outcome.response, outcome.state, outcome.callback)
             return await stream.until_done() if outcome.callback is not None else stream
         return outcome
-
-    async def _drive(self, plan: Generator[Any, Any, Any]) -> Any:
-        value: Any = None
-        error: Optional[BaseException] = None
-        while True:
-            try:
-                action = plan.throw(error) if error is not None else plan.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value = error = None
-            try:
-                if isinstance(action, Send):
-                    value = await self.transport.send(action.request)
-                elif isinstance(action, Read):
-                    value = await action.response.aread()
-                else:
-                    await asyncio.sleep(action.seconds)
-            except APIConnectionError as failure:
-                error = failure
 
     async def close(self) -> None:
         close = getattr(self.transport, "close", None)

@@ -266,7 +266,11 @@ class _StreamBase:
     def choices(self) -> List[Dict[str, Any]]:
         """Chat: every choice as a non-streamed response has it: index, message, finish_reason."""
         return [
-            {"index": i, "message": self.state.message_of(i), "finish_reason": self.state.finish_reasons.get(i)}
+            {
+                "index": i,
+                "message": self.state.message_of(i),
+                "finish_reason": self.state.finish_reasons.get(i),
+            }
             for i in sorted(self.state.choices)
         ]
 

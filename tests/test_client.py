@@ -75,7 +75,7 @@ def test_api_key_never_in_repr_or_errors(fake):
     with pytest.raises(AuthenticationError) as info:
         client.models()
     assert "sk-secret-123" not in repr(client) + repr(client.provider) + str(info.value) + repr(info.value)
-    request = client.build_request(openai_bindings.client.Call("GET", "/models", "models"))
+    request = client.build_request(openai_bindings.client.APICall("GET", "/models", "models"))
     assert "sk-secret-123" not in repr(request) + repr(request.headers)
 
 
