@@ -385,6 +385,18 @@ class BaseClient:
             raise ValueError("image_generation needs prompt= (a description of the image)")
         return self._run(*self._json_call("/images/generations", "images.generations", params))
 
+    def new_chat_session(self, messages: Any = None, **options: Any) -> Any:
+        """A ChatSession: history kept locally, options sent with every request."""
+        from .sessions import ChatSession
+
+        return ChatSession(self, messages, **options)
+
+    def new_responses_chat_session(self, **options: Any) -> Any:
+        """A ResponsesChatSession: state kept by the server through previous_response_id."""
+        from .sessions import ResponsesChatSession
+
+        return ResponsesChatSession(self, **options)
+
     def paginate(self, list_method: Callable[..., Any], **params: Any) -> Any:
         """Every item of a listing endpoint, across pages: ``client.paginate(client.files, limit=100)``."""
         if getattr(list_method, "__self__", None) is not self:

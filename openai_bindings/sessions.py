@@ -1,0 +1,546 @@
+"""ChatSession (history kept here) and ResponsesChatSession (state kept by the server).
+
+Every operation is a plan (see ``_drive``): written once, run blocking on
+``OpenAI`` and awaited on ``AsyncOpenAI``, where ``session.send(...)`` returns
+a coroutine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+from ._drive import Call, Gather, Thread, run_async, run_sync
+from .errors import OpenAIError, StreamError
+from .schema import function_schema, validate
+from .validation import validate_message, validate_messages
+
+__all__ = [
+    "ChatSession",
+    "ResponseObject",
+    "ResponsesChatSession",
+    "SessionChunk",
+    "ToolCall",
+    "ToolLoopError",
+    "validate_response_input",
+]
+
+#: Assistant-message fields a follow-up request accepts back (annotations are not among them).
+FOLLOWUP_FIELDS = ("role", "content", "refusal", "name", "tool_calls", "function_call", "audio")
+
+
+class ToolLoopError(OpenAIError):
+    """The model kept asking for tools past ``max_turns``."""
+
+
+class SessionChunk:
+    """What a session's stream callback gets: ``str(chunk)`` is the text piece; ``event`` the raw event."""
+
+    __slots__ = ("content", "event", "index")
+
+    def __init__(self, content: str, event: Any, index: int = 0) -> None:
+        self.content = content
+        self.event = event
+        self.index = index
+
+    def __str__(self) -> str:
+        return self.content
+
+    def __repr__(self) -> str:
+        return f"SessionChunk({self.content!r})"
+
+
+class ResponseObject(dict):
+    """A Responses API response: the decoded JSON (every output item kept) plus helpers."""
+
+    @property
+    def output_text(self) -> str:
+        return self.get_output_text()
+
+    def get_output_text(self) -> str:
+        """All output_text parts of all message items, joined."""
+        parts = []
+        for item in self.get("output") or ():
+            if isinstance(item, dict) and item.get("type") == "message":
+                for part in item.get("content") or ():
+                    if isinstance(part, dict) and part.get("type") == "output_text":
+                        parts.append(part.get("text") or "")
+        return "".join(parts)
+
+    def get_images(self, decode: bool = True) -> List[Union[bytes, str]]:
+        """Images from ``image_generation_call`` items: bytes, or the base64 strings with decode=False."""
+        images: List[Union[bytes, str]] = []
+        for item in self.get("output") or ():
+            if isinstance(item, dict) and item.get("type") == "image_generation_call" and item.get("result"):
+                data = item["result"]
+                if decode:
+                    try:
+                        images.append(base64.b64decode(data, validate=True))
+                        continue
+                    except (binascii.Error, ValueError):
+                        pass
+                images.append(data)
+        return images
+
+    @property
+    def function_calls(self) -> List[Dict[str, Any]]:
+        """Each ``function_call`` item as name, call_id, arguments (parsed; None when not JSON), raw."""
+        calls = []
+        for item in self.get("output") or ():
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                raw = item.get("arguments") or ""
+                try:
+                    parsed = json.loads(raw) if raw else {}
+                except ValueError:
+                    parsed = None
+                calls.append(
+                    {
+                        "name": item.get("name"),
+                        "call_id": item.get("call_id"),
+                        "arguments": parsed,
+                        "raw_arguments": raw,
+                    }
+                )
+        return calls
+
+    def __str__(self) -> str:
+        return self.get_output_text()
+
+
+@dataclass
+class ToolCall:
+    """One tool call the loop handled: what was asked, and what was sent back."""
+
+    name: str
+    call_id: str
+    arguments: Any  # parsed JSON, or None when it did not parse
+    raw_arguments: str
+    result: Optional[str] = None  # the content sent back to the model
+    error: Optional[str] = None  # set when the call failed (and the model was told so)
+
+
+RESPONSE_ITEM_TYPES = ("input_text", "input_image", "input_file", "output_text", "refusal", "input_audio")
+
+
+def validate_response_input(value: Any) -> None:
+    """Check Responses API input: a string, or a list of messages and items."""
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("input must not be empty")
+        return
+    if not isinstance(value, Sequence) or not value:
+        raise TypeError("input must be a string or a non-empty list of messages / items")
+    for index, item in enumerate(value):
+        where = f"input[{index}]"
+        if not isinstance(item, Mapping):
+            raise TypeError(f"{where} must be a dict, got {type(item).__name__}")
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind is None:
+            raise ValueError(f"{where} needs a 'type' (e.g. 'function_call_output') or a 'role'")
+        if kind == "message":
+            if item.get("role") not in ("user", "assistant", "system", "developer"):
+                raise ValueError(
+                    f"{where} has role {item.get('role')!r}; use user, assistant, system or developer"
+                )
+            content = item.get("content")
+            if isinstance(content, str):
+                continue
+            if not isinstance(content, Sequence) or isinstance(content, (bytes, bytearray)):
+                raise TypeError(f"{where}['content'] must be a string or a list of parts")
+            for number, part in enumerate(content):
+                if not isinstance(part, Mapping) or part.get("type") not in RESPONSE_ITEM_TYPES:
+                    raise ValueError(
+                        f"{where}['content'][{number}] must have a 'type' among "
+                        + ", ".join(RESPONSE_ITEM_TYPES)
+                    )
+        elif kind == "function_call_output":
+            if not item.get("call_id") or "output" not in item:
+                raise ValueError(f"{where} (function_call_output) needs 'call_id' and 'output'")
+        elif kind == "function_call" and not (item.get("call_id") and item.get("name")):
+            raise ValueError(f"{where} (function_call) needs 'call_id', 'name' and 'arguments'")
+
+
+def _takes_two(callback: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def _text_pieces(event: Any) -> Iterable[tuple[str, int]]:
+    if not isinstance(event, dict):
+        return
+    if event.get("type") == "response.output_text.delta":
+        yield event.get("delta") or "", 0
+        return
+    for position, choice in enumerate(event.get("choices") or ()):
+        content = (choice.get("delta") or {}).get("content")
+        if content:
+            yield content, choice.get("index", position)
+
+
+def _chunk_callback(callback: Optional[Callable[..., Any]]) -> Optional[Callable[[Any], None]]:
+    """Adapt a session callback (chunk) or (chunk, raw_event) to the client's per-event callback."""
+    if callback is None:
+        return None
+    two = _takes_two(callback)
+
+    def on_event(event: Any) -> None:
+        for text, index in _text_pieces(event):
+            chunk = SessionChunk(text, event, index)
+            if two:
+                callback(chunk, event)
+            else:
+                callback(chunk)
+
+    return on_event
+
+
+class _Tools:
+    """The tools a loop may call: the callables, their schemas, their definitions for the API."""
+
+    def __init__(self, tools: Mapping[str, Callable[..., Any]], declared: Any) -> None:
+        if not isinstance(tools, Mapping) or not tools:
+            raise TypeError("run() needs tools={'name': callable, ...}")
+        for name, fn in tools.items():
+            if not callable(fn):
+                raise TypeError(f"tool {name!r} must be callable, got {type(fn).__name__}")
+        self.functions = dict(tools)
+        self.schemas: Dict[str, Any] = {}
+        self.declared = set()
+        for definition in declared or ():
+            function = definition.get("function", definition) if isinstance(definition, Mapping) else {}
+            if function.get("name") in self.functions:
+                self.schemas[function["name"]] = function.get("parameters")
+                self.declared.add(function["name"])
+        self.derived = {
+            name: function_schema(fn, name)
+            for name, fn in self.functions.items()
+            if name not in self.declared
+        }
+        for name, definition in self.derived.items():
+            self.schemas[name] = definition["function"]["parameters"]
+
+    def definitions(self, declared: Any, flat: bool) -> Optional[List[Dict[str, Any]]]:
+        """The tools parameter to send: what the session declared plus what was derived."""
+        if not self.derived:
+            return None
+        extra = [{"type": "function", **d["function"]} if flat else d for d in self.derived.values()]
+        return [*(declared or ()), *extra]
+
+    def prepare(self, name: str, call_id: str, raw: str) -> tuple[ToolCall, Optional[Thread]]:
+        """Parse and check one call: the record, and the step that runs it (None when it cannot run)."""
+        record = ToolCall(name, call_id, None, raw)
+        if name not in self.functions:
+            record.error = f"unknown tool {name!r}; available tools: {', '.join(sorted(self.functions))}"
+            return record, None
+        try:
+            record.arguments = json.loads(raw) if raw and raw.strip() else {}
+        except ValueError as error:
+            record.error = (
+                f"the arguments are not valid JSON ({error.msg} at position {error.pos}): {raw[:200]!r}"
+            )
+            return record, None
+        if not isinstance(record.arguments, dict):
+            record.error = "the arguments must be a JSON object"
+            return record, None
+        problems = validate(record.arguments, self.schemas.get(name))
+        if problems:
+            record.error = "the arguments do not match the tool's schema: " + "; ".join(problems[:5])
+            return record, None
+        return record, Thread(self.functions[name], **record.arguments)
+
+    @staticmethod
+    def finish(record: ToolCall, value: Any, error: Optional[BaseException]) -> str:
+        if error is not None:
+            record.error = f"the tool raised {type(error).__name__}: {error}"
+        if record.error is not None:
+            record.result = json.dumps({"error": record.error})
+        else:
+            record.result = value if isinstance(value, str) else json.dumps(value, default=str)
+        return record.result
+
+
+class _Session:
+    """What both sessions share: the client, the driver choice, option merging, the tool loop."""
+
+    def __init__(self, client: Any, options: Dict[str, Any]) -> None:
+        self.client = client
+        # A key given as None never overrides anything (as in the original).
+        self.options = {key: value for key, value in options.items() if value is not None}
+
+    def _drive(self, plan: Any) -> Any:
+        return run_async(plan) if self.client.is_async else run_sync(plan)
+
+    def _params(self, overrides: Dict[str, Any], callback: Any) -> Dict[str, Any]:
+        params = {**self.options, **{k: v for k, v in overrides.items() if v is not None}}
+        if callback is not None:
+            params["stream"] = True
+            params["stream_callback"] = _chunk_callback(callback)
+        return params
+
+    def _run_tools(self, tools: _Tools, calls: List[tuple[str, str, str]], on_tool_call: Any) -> Any:
+        """Plan: run the calls (concurrently on the async client), results in the calls' order."""
+        prepared = [tools.prepare(name, call_id, raw) for name, call_id, raw in calls]
+        runnable = [step for _, step in prepared if step is not None]
+        outcomes = iter((yield Gather(runnable)) if runnable else [])
+        records = []
+        for record, step in prepared:
+            value, error = next(outcomes) if step is not None else (None, None)
+            tools.finish(record, value, error)
+            if on_tool_call is not None:
+                on_tool_call(record)
+            records.append(record)
+        return records
+
+
+def _split_legacy(stream_callback: Any, overrides: Dict[str, Any]) -> Any:
+    """The original's send(msg, opts_or_callback): a dict in the callback's place is options."""
+    if isinstance(stream_callback, Mapping):
+        overrides.update(stream_callback)
+        return None
+    if stream_callback is not None and not callable(stream_callback):
+        raise TypeError("stream_callback must be callable: it is called with each piece of text")
+    return stream_callback
+
+
+class ChatSession(_Session):
+    """A chat whose history is kept here, in ``messages`` (a plain list of dicts)."""
+
+    def __init__(
+        self, client: Any, messages: Optional[Sequence[Dict[str, Any]]] = None, **options: Any
+    ) -> None:
+        super().__init__(client, options)
+        self.messages: List[Dict[str, Any]] = []
+        if messages:
+            self.append_message(*messages)
+
+    def append_message(self, *messages: Any) -> None:
+        """Validate, then append: a rejected message leaves the history untouched."""
+        converted = [{"role": "user", "content": m} if isinstance(m, str) else m for m in messages]
+        validate_messages(converted, start=len(self.messages))
+        self.messages.extend(copy.deepcopy(converted))
+
+    def last_message(self) -> Optional[Dict[str, Any]]:
+        return self.messages[-1] if self.messages else None
+
+    def send(self, message: Any, stream_callback: Any = None, **overrides: Any) -> Any:
+        """Append a message (a string is a user message), get the reply, append it.
+
+        Returns the reply's text, or the whole assistant message when it asks for tools.
+        On an error the history is exactly what it was, so the same send can be retried.
+        """
+        return self._drive(self._send(message, _split_legacy(stream_callback, overrides), overrides))
+
+    def generate_response(
+        self, append_response: bool = True, stream_callback: Any = None, **overrides: Any
+    ) -> Any:
+        """Ask for a reply to the history as it stands (appending it unless told not to)."""
+        callback = _split_legacy(stream_callback, overrides)
+        return self._drive(self._reply(self._generate(append_response, callback, overrides)))
+
+    def run(
+        self,
+        prompt: Any,
+        tools: Mapping[str, Callable[..., Any]],
+        max_turns: int = 8,
+        on_tool_call: Optional[Callable[[ToolCall], Any]] = None,
+        stream_callback: Any = None,
+        **overrides: Any,
+    ) -> Any:
+        """Send, run the tools the model asks for, send their results, until it answers in text."""
+        if not isinstance(max_turns, int) or max_turns < 1:
+            raise ValueError("max_turns must be a whole number >= 1")
+        toolset = _Tools(tools, self.options.get("tools"))
+        defined = toolset.definitions(self.options.get("tools"), flat=False)
+        if defined is not None:
+            overrides = {**overrides, "tools": defined}
+        return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
+
+    # -- plans -------------------------------------------------------------------------------
+
+    def _generate(self, append: bool, callback: Any, overrides: Dict[str, Any]) -> Any:
+        params = self._params(overrides, callback)
+        result = yield Call(self.client.create_chat_completion, list(self.messages), **params)
+        if params.get("stream"):
+            if callback is None:  # stream=True given as an option: read it to the end here
+                result = yield Call(result.until_done)
+            message = result.message
+        else:
+            message = ((result.body or {}).get("choices") or [{}])[0].get("message")
+        if not isinstance(message, dict):
+            raise OpenAIError(f"the reply held no message: {str(result.body)[:200]!r}")
+        message = _followup(message)
+        if append:
+            self.messages.append(message)
+        return message
+
+    @staticmethod
+    def _reply(plan: Any) -> Any:
+        message = yield from plan
+        if message.get("tool_calls") or message.get("function_call"):
+            return message
+        return message.get("content")
+
+    def _send(self, message: Any, callback: Any, overrides: Dict[str, Any]) -> Any:
+        before = len(self.messages)
+        self.append_message(message)
+        try:
+            return (yield from self._reply(self._generate(True, callback, overrides)))
+        except BaseException:
+            del self.messages[before:]  # exactly as it was: the caller may simply retry
+            raise
+
+    def _loop(
+        self,
+        prompt: Any,
+        tools: _Tools,
+        max_turns: int,
+        on_tool_call: Any,
+        callback: Any,
+        overrides: Dict[str, Any],
+    ) -> Any:
+        yield from self._send(prompt, callback, overrides)
+        for turn in range(max_turns):
+            message = self.messages[-1]
+            if not (message.get("tool_calls") or message.get("function_call")):
+                return message.get("content")
+            if turn == max_turns - 1:
+                break
+            if message.get("tool_calls"):
+                calls = [
+                    (c["function"]["name"], c["id"], c["function"].get("arguments") or "")
+                    for c in message["tool_calls"]
+                ]
+                records = yield from self._run_tools(tools, calls, on_tool_call)
+                self.append_message(
+                    *({"role": "tool", "tool_call_id": r.call_id, "content": r.result} for r in records)
+                )
+            else:
+                call = message["function_call"]
+                records = yield from self._run_tools(
+                    tools, [(call.get("name"), "", call.get("arguments") or "")], on_tool_call
+                )
+                self.append_message(
+                    {"role": "function", "name": call.get("name"), "content": records[0].result}
+                )
+            yield from self._generate(True, callback, overrides)
+        raise ToolLoopError(
+            f"the model still asked for tools after {max_turns} turns; raise max_turns, or check the "
+            "tools' results in session.messages"
+        )
+
+
+def _followup(message: Dict[str, Any]) -> Dict[str, Any]:
+    """The reply as it belongs in the history: what a follow-up request accepts, normalised so a
+    streamed and a plain reply give the same history."""
+    kept = {key: copy.deepcopy(message[key]) for key in FOLLOWUP_FIELDS if message.get(key) is not None}
+    kept.setdefault("role", "assistant")
+    kept.setdefault("content", None)
+    if "audio" in kept:
+        kept["audio"] = {"id": kept["audio"].get("id")}
+    if kept.get("tool_calls"):
+        if kept["content"] == "":
+            kept["content"] = None
+        for number, call in enumerate(kept["tool_calls"]):
+            call.setdefault("type", "function")
+            if not call.get("id"):  # Gemini sends "": give the call an id its answer can name
+                call["id"] = f"call_{number}"
+    validate_message(kept)
+    return kept
+
+
+class ResponsesChatSession(_Session):
+    """A conversation whose state the server keeps, chained through ``previous_response_id``."""
+
+    def __init__(self, client: Any, *, previous_response_id: Optional[str] = None, **options: Any) -> None:
+        super().__init__(client, options)
+        self.current_response_id: Optional[str] = previous_response_id
+        self.response_history: List[ResponseObject] = []
+
+    def send(self, input: Any, stream_callback: Any = None, **overrides: Any) -> Any:
+        """Send input, chained to the last response; returns the response (``str()`` is its text)."""
+        return self.create_response(input, stream_callback, **overrides)
+
+    def create_response(self, input: Any, stream_callback: Any = None, **opts: Any) -> Any:
+        """The lower-level call: any Responses parameter in ``opts`` overrides the session's."""
+        callback = _split_legacy(stream_callback, opts)
+        validate_response_input(input)
+        return self._drive(self._create(input, callback, opts))
+
+    def run(
+        self,
+        prompt: Any,
+        tools: Mapping[str, Callable[..., Any]],
+        max_turns: int = 8,
+        on_tool_call: Optional[Callable[[ToolCall], Any]] = None,
+        stream_callback: Any = None,
+        **overrides: Any,
+    ) -> Any:
+        """The tool loop on the Responses API: function_call items answered with function_call_output."""
+        if not isinstance(max_turns, int) or max_turns < 1:
+            raise ValueError("max_turns must be a whole number >= 1")
+        validate_response_input(prompt)
+        toolset = _Tools(tools, self.options.get("tools"))
+        defined = toolset.definitions(self.options.get("tools"), flat=True)
+        if defined is not None:
+            overrides = {**overrides, "tools": defined}
+        return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
+
+    def _create(self, input: Any, callback: Any, opts: Dict[str, Any]) -> Any:
+        params = self._params(opts, callback)
+        if "previous_response_id" not in opts and self.current_response_id:
+            params["previous_response_id"] = self.current_response_id
+        result = yield Call(self.client.create_response, input, **params)
+        if params.get("stream"):
+            if callback is None:
+                result = yield Call(result.until_done)
+            body = result.final_response
+            if body is None:
+                raise StreamError(
+                    "the response stream ended without a response.completed event, so the session "
+                    "cannot know the response; send again"
+                )
+        else:
+            body = result.body
+        if not isinstance(body, dict):
+            raise OpenAIError(f"the reply was not a response object: {str(body)[:200]!r}")
+        response = ResponseObject(body)
+        self.response_history.append(response)
+        self.current_response_id = response.get("id") or self.current_response_id
+        return response
+
+    def _loop(
+        self,
+        prompt: Any,
+        tools: _Tools,
+        max_turns: int,
+        on_tool_call: Any,
+        callback: Any,
+        overrides: Dict[str, Any],
+    ) -> Any:
+        response = yield from self._create(prompt, callback, overrides)
+        for turn in range(max_turns):
+            calls = response.function_calls
+            if not calls:
+                return response
+            if turn == max_turns - 1:
+                break
+            records = yield from self._run_tools(
+                tools, [(c["name"], c["call_id"], c["raw_arguments"]) for c in calls], on_tool_call
+            )
+            outputs = [
+                {"type": "function_call_output", "call_id": r.call_id, "output": r.result} for r in records
+            ]
+            response = yield from self._create(outputs, callback, overrides)
+        raise ToolLoopError(
+            f"the model still asked for tools after {max_turns} turns; raise max_turns, or look at "
+            "session.response_history"
+        )
