@@ -123,7 +123,9 @@ def _type_schema(annotation: Any) -> Dict[str, Any]:
 def _param_docs(doc: str) -> Dict[str, str]:
     """Parameter descriptions from Google style (``name: text``) or Sphinx (``:param name: text``)."""
     found: Dict[str, str] = {}
-    for match in re.finditer(r"^\s*(?::param\s+)?(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$", doc, re.MULTILINE):
+    for match in re.finditer(
+        r"^[ \t]*(?::param[ \t]+)?(\w+)[ \t]*(?:\([^)]*\))?[ \t]*:[ \t]*(\S.*)$", doc, re.MULTILINE
+    ):
         found.setdefault(match.group(1), match.group(2).strip())
     return found
 

@@ -457,13 +457,41 @@ def _followup(message: Dict[str, Any]) -> Dict[str, Any]:
     return kept
 
 
-class ResponsesChatSession(_Session):
-    """A conversation whose state the server keeps, chained through ``previous_response_id``."""
+def _echoable(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    # Reasoning can only be sent back with its encrypted content when nothing is stored.
+    return item.get("type") != "reasoning" or bool(item.get("encrypted_content"))
 
-    def __init__(self, client: Any, *, previous_response_id: Optional[str] = None, **options: Any) -> None:
+
+def _echo(item: Dict[str, Any]) -> Dict[str, Any]:
+    """An output item as it goes back as input: unstored item ids would be looked up and fail."""
+    dropped = ("status",) if item.get("type") == "reasoning" else ("status", "id")
+    return {key: value for key, value in item.items() if key not in dropped}
+
+
+class ResponsesChatSession(_Session):
+    """A conversation whose state the server keeps, chained through ``previous_response_id``.
+
+    With ``store=False`` (nothing kept by the server: zero data retention, or a stateless
+    compatible server) or ``local_history=True``, the session keeps the items itself in
+    ``items`` and sends them all each time instead of chaining: the inputs, and the output
+    items echoed back (reasoning with its encrypted content, function calls, messages).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        previous_response_id: Optional[str] = None,
+        local_history: Optional[bool] = None,
+        **options: Any,
+    ) -> None:
         super().__init__(client, options)
         self.current_response_id: Optional[str] = previous_response_id
         self.response_history: List[ResponseObject] = []
+        self.local_history = options.get("store") is False if local_history is None else bool(local_history)
+        self.items: List[Dict[str, Any]] = []
 
     def send(self, input: Any, stream_callback: Any = None, **overrides: Any) -> Any:
         """Send input, chained to the last response; returns the response (``str()`` is its text)."""
@@ -496,7 +524,13 @@ class ResponsesChatSession(_Session):
 
     def _create(self, input: Any, callback: Any, opts: Dict[str, Any]) -> Any:
         params = self._params(opts, callback)
-        if "previous_response_id" not in opts and self.current_response_id:
+        sent: List[Dict[str, Any]] = []
+        if self.local_history:
+            sent = (
+                [{"role": "user", "content": input}] if isinstance(input, str) else [dict(i) for i in input]
+            )
+            input = self.items + sent
+        elif "previous_response_id" not in opts and self.current_response_id:
             params["previous_response_id"] = self.current_response_id
         result = yield Call(self.client.create_response, input, **params)
         if params.get("stream"):
@@ -513,6 +547,10 @@ class ResponsesChatSession(_Session):
         if not isinstance(body, dict):
             raise OpenAIError(f"the reply was not a response object: {str(body)[:200]!r}")
         response = ResponseObject(body)
+        if self.local_history:
+            self.items = (
+                self.items + sent + [_echo(item) for item in response.get("output") or () if _echoable(item)]
+            )
         self.response_history.append(response)
         self.current_response_id = response.get("id") or self.current_response_id
         return response

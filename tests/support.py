@@ -23,8 +23,11 @@ class Caller:
         self.loop = asyncio.new_event_loop() if is_async else None
 
     def __call__(self, method: str, *args, **kwargs):
-        result = getattr(self.client, method)(*args, **kwargs)
-        return self.loop.run_until_complete(result) if self.is_async else result
+        return self.wait(getattr(self.client, method)(*args, **kwargs))
+
+    def wait(self, value: Any) -> Any:
+        """The value itself on the sync client; the awaited coroutine on the async one."""
+        return self.loop.run_until_complete(value) if self.is_async else value
 
     def events(self, stream) -> list:
         """All items of a sync or async iterable (streams, paginators)."""

@@ -229,7 +229,7 @@ class FakeOpenAIServer(LocalServer):
         }
         tool_calls = [
             {
-                "id": c.call_id or f"call_{ident[-4:]}_{n}",
+                "id": c.call_id if c.call_id is not None else f"call_{ident[-4:]}_{n}",
                 "type": "function",
                 "function": {"name": c.name, "arguments": c.raw},
             }
@@ -346,7 +346,7 @@ class FakeOpenAIServer(LocalServer):
                     "type": "function_call",
                     "id": f"fc_{ident}_{n}",
                     "status": "completed",
-                    "call_id": call.call_id or f"call_{ident[-4:]}_{n}",
+                    "call_id": call.call_id if call.call_id is not None else f"call_{ident[-4:]}_{n}",
                     "name": call.name,
                     "arguments": call.raw,
                 }
