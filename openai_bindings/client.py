@@ -132,12 +132,14 @@ class BaseClient:
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
+    #: The provider used when none is named; convenience subclasses (Gemini, AzureOpenAI...) set it.
+    default_provider = "openai"
 
     def __init__(
         self,
         api_key: Optional[str] = None,
         *,
-        provider: Union[str, Provider, type] = "openai",
+        provider: Union[str, Provider, type, None] = None,
         base_url: Optional[str] = None,
         transport: Any = None,
         default_model: Optional[str] = None,
@@ -149,7 +151,11 @@ class BaseClient:
         if "http_provider" in provider_options:  # the original's name for the transport
             transport = transport or provider_options.pop("http_provider")
         self.provider = _make_provider(
-            provider, api_key=api_key, base_url=base_url, default_model=default_model, **provider_options
+            provider or self.default_provider,
+            api_key=api_key,
+            base_url=base_url,
+            default_model=default_model,
+            **provider_options,
         )
         self.timeout = Timeout.coerce(timeout)
         self.max_retries = _check_retries(max_retries)
@@ -206,7 +212,9 @@ class BaseClient:
         headers.update(options.extra_headers)
         params = {**(call.params or {}), **options.extra_query}
         timeout = self.timeout if options.timeout is _NOT_GIVEN else Timeout.coerce(options.timeout)
-        request = Request(call.method, self.provider.url(call.path, params), headers, body, timeout)
+        model = (call.json or {}).get("model")
+        url = self.provider.url(call.path, params, model=model if isinstance(model, str) else None)
+        request = Request(call.method, url, headers, body, timeout)
         get_registry().manager.hook.prepare_request(request=request, provider=self.provider.name)
         return request
 

@@ -97,14 +97,11 @@ class Provider:
                 "use a provider that does, e.g. provider='openai'"
             )
 
-    def url(self, path: str, params: Optional[Mapping[str, Any]] = None) -> str:
-        """The full URL of an API path such as ``/chat/completions``."""
-        url = self.base_url + path
-        if params:
-            query = urllib.parse.urlencode({k: _query_value(v) for k, v in params.items() if v is not None})
-            if query:
-                url += ("&" if "?" in url else "?") + query
-        return url
+    def url(
+        self, path: str, params: Optional[Mapping[str, Any]] = None, *, model: Optional[str] = None
+    ) -> str:
+        """The full URL of an API path such as ``/chat/completions`` (``model``: the request's, if any)."""
+        return self.base_url + path + _query(params)
 
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a request; none without a key (local servers need none)."""
@@ -143,6 +140,12 @@ def _check_url(url: Any) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"base_url must start with http:// or https:// and name a host, got {url!r}")
+
+
+def _query(params: Optional[Mapping[str, Any]]) -> str:
+    """``?a=1&b=2`` for the parameters that are set, or ""."""
+    query = urllib.parse.urlencode({k: _query_value(v) for k, v in (params or {}).items() if v is not None})
+    return f"?{query}" if query else ""
 
 
 def _query_value(value: Any) -> str:

@@ -1,4 +1,8 @@
-"""Built-in providers, registered through the same hook a third-party plugin uses."""
+"""Built-in providers, registered through the same hook a third-party plugin uses.
+
+Each says what differs between OpenAI-compatible vendors (see ``openai_bindings.Provider``);
+each module also has a client class by the vendor's name (``Gemini(api_key)``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ from typing import Callable
 
 from openai_bindings.hookspecs import hookimpl
 
+from .azure import AzureProvider
+from .compatible import CompatibleProvider
 from .gemini import GeminiProvider
 from .openai import OpenAIProvider
+from .openrouter import OpenRouterProvider
 
-__all__ = ["GeminiProvider", "OpenAIProvider"]
+__all__ = ["AzureProvider", "CompatibleProvider", "GeminiProvider", "OpenAIProvider", "OpenRouterProvider"]
 
 
 @hookimpl
 def register_providers(register: Callable[[type], None]) -> None:
-    register(OpenAIProvider)
-    register(GeminiProvider)
+    for provider in (OpenAIProvider, GeminiProvider, AzureProvider, OpenRouterProvider, CompatibleProvider):
+        register(provider)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider
 
-__all__ = ["GeminiProvider"]
+__all__ = ["AsyncGemini", "Gemini", "GeminiProvider"]
 
 
 class GeminiProvider(Provider):
@@ -17,3 +18,15 @@ class GeminiProvider(Provider):
     base_url_env = ("GEMINI_BASE_URL",)
     default_models = {"embeddings": "gemini-embedding-001"}
     endpoints = frozenset({"chat.completions", "embeddings", "models", "images.generations"})
+
+
+class Gemini(OpenAI):
+    """``OpenAI(provider="gemini")``, by name: ``Gemini(api_key)``."""
+
+    default_provider = "gemini"
+
+
+class AsyncGemini(AsyncOpenAI):
+    """``AsyncOpenAI(provider="gemini")``."""
+
+    default_provider = "gemini"

@@ -6,6 +6,17 @@ Standard library only, so they work in the constrained install.
 from __future__ import annotations
 
 from .fake import FakeOpenAIServer, sse
+from .recording import RecordingTransport
 from .server import Drop, LocalServer, RecordedRequest, Reply, Reset, Stall
 
-__all__ = ["Drop", "FakeOpenAIServer", "LocalServer", "RecordedRequest", "Reply", "Reset", "Stall", "sse"]
+__all__ = [
+    "Drop",
+    "FakeOpenAIServer",
+    "LocalServer",
+    "RecordedRequest",
+    "RecordingTransport",
+    "Reply",
+    "Reset",
+    "Stall",
+    "sse",
+]
