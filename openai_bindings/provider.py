@@ -52,6 +52,8 @@ class Provider:
         "embeddings": "text-embedding-3-small",
         "completions": "gpt-3.5-turbo-instruct",
     }
+    #: False for servers that usually need no key (the CLI then does not insist on one).
+    key_required: ClassVar[bool] = True
     #: Endpoint names offered (see ENDPOINTS); None means all of them.
     endpoints: ClassVar[Optional[frozenset[str]]] = None
 

@@ -23,6 +23,7 @@ class CompatibleProvider(Provider):
     api_key_env = ("OPENAI_COMPATIBLE_API_KEY",)
     base_url_env = ("OPENAI_COMPATIBLE_BASE_URL",)
     default_models: dict = {}
+    key_required = False
 
     def __init__(self, *, base_url: Optional[str] = None, **kwargs: Any) -> None:
         import os
