@@ -96,7 +96,7 @@ def _chat_params(args: argparse.Namespace) -> dict:
 def _chat(args: argparse.Namespace, out: TextIO) -> int:
     client = _client(args)
     prompt = " ".join(args.prompt) if args.prompt else None
-    if prompt is None and not sys.stdin.isatty():
+    if prompt is None and not args.interactive and not sys.stdin.isatty():
         prompt = sys.stdin.read().strip()
         if not prompt:
             raise UsageError("nothing to send: the prompt on standard input was empty")
@@ -115,9 +115,10 @@ def _interactive(args: argparse.Namespace, client: Any, out: TextIO) -> int:
         f"Chatting with {client.default_model or 'the server'} ({client.provider.name}, "
         f"{client.transport.name}). /exit or Ctrl-D to leave.\n"
     )
+    prompt = "> " if sys.stdin.isatty() else ""
     while True:
         try:
-            line = input("> ")
+            line = input(prompt)
         except EOFError:
             out.write("\n")
             return 0
@@ -241,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     chat.add_argument("--json", action="store_true", help="print the raw final response as JSON")
     chat.add_argument("--responses", action="store_true", help="use the Responses API and its session")
+    chat.add_argument(
+        "-i",
+        "--interactive",
+        action="store_true",
+        help="a conversation even when standard input is not a terminal (one line per turn)",
+    )
     chat.set_defaults(handler=_chat)
 
     models = commands.add_parser("models", parents=[connection], help="list the models the API offers")

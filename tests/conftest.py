@@ -16,6 +16,8 @@ from openai_bindings.testing import FakeOpenAIServer, LocalServer
 from openai_bindings.transport import ThreadedAsyncTransport
 from openai_bindings.transports import AiohttpTransport, StdlibTransport, Urllib3Transport
 
+pytest_plugins = ["pytester"]
+
 #: (id, transport factory, is_async): every built-in transport in both flavours it has.
 TRANSPORTS = [
     ("stdlib", lambda **kw: StdlibTransport(**kw), False),
