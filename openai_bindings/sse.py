@@ -66,6 +66,17 @@ class SSEDecoder:
             self._skip_lf = False
             if text[0] == "\n":
                 text = text[1:]
+        if "\r" not in text:  # the common case (LF only): str.split beats the regex
+            lines = text.split("\n")
+            rest = lines.pop()
+            if lines and self._pieces:
+                self._pieces.append(lines[0])
+                lines[0], self._pieces = "".join(self._pieces), []
+            for line in lines:
+                self._line(line, events)
+            if rest:
+                self._pieces.append(rest)
+            return events
         start = 0
         for match in _EOL.finditer(text):
             piece = text[start : match.start()]
@@ -82,6 +93,11 @@ class SSEDecoder:
 
     def _line(self, line: str, events: List[ServerSentEvent]) -> None:
         self.line += 1
+        if line[:5] == "data:":  # the hot path: most lines of a stream are data lines
+            if not self._started:
+                self._started = self.line
+            self._data.append(line[6:] if line[5:6] == " " else line[5:])
+            return
         if not line:
             self._dispatch(events)
             return
