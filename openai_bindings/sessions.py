@@ -286,6 +286,38 @@ class _Session:
             params["stream_callback"] = _chunk_callback(callback)
         return params
 
+    #: How tool definitions are written: chat nests them under "function", Responses does not.
+    _flat_tools = False
+    #: The tool loop's plan, one per API (defined by each session class).
+    _loop: Callable[..., Any]
+
+    def _check_prompt(self, prompt: Any) -> None:
+        """Refuse a bad prompt before anything is sent (chat messages are checked when appended)."""
+
+    def run(
+        self,
+        prompt: Any,
+        tools: Mapping[str, Callable[..., Any]],
+        max_turns: int = 8,
+        on_tool_call: Optional[Callable[[ToolCall], Any]] = None,
+        stream_callback: Any = None,
+        **overrides: Any,
+    ) -> Any:
+        """Send, run the tools the model asks for, send their results back, until it answers in text.
+
+        ``tools`` maps names to callables (``async def`` ones too); their schemas come from the
+        session's ``tools`` option, else from their signatures. Past ``max_turns`` model requests,
+        ToolLoopError. Each handled call is shown to ``on_tool_call`` as a ToolCall.
+        """
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
+            raise ValueError("max_turns must be a whole number >= 1")
+        self._check_prompt(prompt)
+        toolset = _Tools(tools, self.options.get("tools"))
+        defined = toolset.definitions(self.options.get("tools"), flat=self._flat_tools)
+        if defined is not None:
+            overrides = {**overrides, "tools": defined}
+        return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
+
     def _run_tools(self, tools: _Tools, calls: List[tuple[str, str, str]], on_tool_call: Any) -> Any:
         """Plan: run the calls (concurrently on the async client), results in the calls' order."""
         prepared = [tools.prepare(name, call_id, raw) for name, call_id, raw in calls]
@@ -345,24 +377,6 @@ class ChatSession(_Session):
         """Ask for a reply to the history as it stands (appending it unless told not to)."""
         callback = _split_legacy(stream_callback, overrides)
         return self._drive(self._reply(self._generate(append_response, callback, overrides)))
-
-    def run(
-        self,
-        prompt: Any,
-        tools: Mapping[str, Callable[..., Any]],
-        max_turns: int = 8,
-        on_tool_call: Optional[Callable[[ToolCall], Any]] = None,
-        stream_callback: Any = None,
-        **overrides: Any,
-    ) -> Any:
-        """Send, run the tools the model asks for, send their results, until it answers in text."""
-        if not isinstance(max_turns, int) or max_turns < 1:
-            raise ValueError("max_turns must be a whole number >= 1")
-        toolset = _Tools(tools, self.options.get("tools"))
-        defined = toolset.definitions(self.options.get("tools"), flat=False)
-        if defined is not None:
-            overrides = {**overrides, "tools": defined}
-        return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
 
     # -- plans -------------------------------------------------------------------------------
 
@@ -493,6 +507,11 @@ class ResponsesChatSession(_Session):
         self.local_history = options.get("store") is False if local_history is None else bool(local_history)
         self.items: List[Dict[str, Any]] = []
 
+    _flat_tools = True
+
+    def _check_prompt(self, prompt: Any) -> None:
+        validate_response_input(prompt)
+
     def send(self, input: Any, stream_callback: Any = None, **overrides: Any) -> Any:
         """Send input, chained to the last response; returns the response (``str()`` is its text)."""
         return self.create_response(input, stream_callback, **overrides)
@@ -502,25 +521,6 @@ class ResponsesChatSession(_Session):
         callback = _split_legacy(stream_callback, opts)
         validate_response_input(input)
         return self._drive(self._create(input, callback, opts))
-
-    def run(
-        self,
-        prompt: Any,
-        tools: Mapping[str, Callable[..., Any]],
-        max_turns: int = 8,
-        on_tool_call: Optional[Callable[[ToolCall], Any]] = None,
-        stream_callback: Any = None,
-        **overrides: Any,
-    ) -> Any:
-        """The tool loop on the Responses API: function_call items answered with function_call_output."""
-        if not isinstance(max_turns, int) or max_turns < 1:
-            raise ValueError("max_turns must be a whole number >= 1")
-        validate_response_input(prompt)
-        toolset = _Tools(tools, self.options.get("tools"))
-        defined = toolset.definitions(self.options.get("tools"), flat=True)
-        if defined is not None:
-            overrides = {**overrides, "tools": defined}
-        return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
 
     def _create(self, input: Any, callback: Any, opts: Dict[str, Any]) -> Any:
         params = self._params(opts, callback)

@@ -107,6 +107,12 @@ def recorded_tools(name: str) -> list:
     return recorded_request(name)["tools"]
 
 
+def recorded_session(call, name: str):
+    """A Responses session with every option of the recorded first request (all but the input)."""
+    options = {key: value for key, value in recorded_request(name).items() if key != "input"}
+    return call.client.new_responses_chat_session(**options)
+
+
 def recorded_prompt(name: str) -> str:
     body = recorded_request(name)
     return (body.get("messages") or body.get("input"))[-1]["content"]
@@ -181,14 +187,7 @@ def test_chat_parallel_tool_calls_answered_by_hand(call):
 def test_responses_tool_use_without_storage(call):
     name = "llm__test_responses_tool_use"
     with play(name) as cassette:
-        session = call.client.new_responses_chat_session(
-            model="gpt-5.5",
-            store=False,
-            stream=False,
-            reasoning={"effort": "low"},
-            include=["reasoning.encrypted_content"],
-            tools=recorded_tools(name),
-        )
+        session = recorded_session(call, name)
         answer = call.wait(
             session.run("What is 1231 * 2331? Use the multiply tool.", tools={"multiply": lambda a, b: a * b})
         )
@@ -199,14 +198,7 @@ def test_responses_tool_use_without_storage(call):
 def test_responses_round_trips_encrypted_reasoning(call):
     name = "llm__test_responses_round_trips_encrypted_reasoning"
     with play(name) as cassette:
-        session = call.client.new_responses_chat_session(
-            model="gpt-5.5",
-            store=False,
-            stream=False,
-            reasoning={"effort": "high"},
-            include=["reasoning.encrypted_content"],
-            tools=recorded_tools(name),
-        )
+        session = recorded_session(call, name)
         answer = call.wait(
             session.run(
                 recorded_prompt(name),
@@ -229,14 +221,7 @@ def test_responses_interleaved_reasoning_hits_max_turns(call):
     name = "llm__test_responses_interleaved_reasoning_between_tool_calls"
     answers = {"start": "Begin with the value 7.", "7": "unknown key", "step1": "unknown key"}
     with play(name) as cassette:
-        session = call.client.new_responses_chat_session(
-            model="gpt-5.5",
-            store=False,
-            stream=False,
-            reasoning={"effort": "high"},
-            include=["reasoning.encrypted_content"],
-            tools=recorded_tools(name),
-        )
+        session = recorded_session(call, name)
         prompt = recorded_prompt(name)
         with pytest.raises(ToolLoopError, match="after 4 turns"):
             call.wait(session.run(prompt, tools={"db_lookup": lambda key: answers[key]}, max_turns=4))
