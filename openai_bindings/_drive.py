@@ -1,5 +1,7 @@
 """Running sans-IO plans: one generator, a sync driver and an async driver.
 
+asyncio is imported only when an async step runs, so the sync client never loads it.
+
 A plan is a generator that yields steps and receives their results (or has
 their exception thrown in). The client's request/retry logic and the
 sessions' send/tool-loop logic are plans, so each is written once and runs on
@@ -8,7 +10,6 @@ sessions' send/tool-loop logic are plans, so each is written once and runs on
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from typing import Any, Callable, Dict, Generator, Sequence, Tuple
@@ -59,6 +60,8 @@ class Thread(Call):
     unless it is a coroutine function, which is awaited."""
 
     async def arun(self) -> Any:
+        import asyncio
+
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*self.args, **self.kwargs)
         value = await asyncio.to_thread(self.fn, *self.args, **self.kwargs)
@@ -77,6 +80,8 @@ class Sleep(Step):
         time.sleep(self.seconds)
 
     async def arun(self) -> None:
+        import asyncio
+
         await asyncio.sleep(self.seconds)
 
 
@@ -101,6 +106,8 @@ class Gather(Step):
         return results
 
     async def arun(self) -> list:
+        import asyncio
+
         async def one(step: Step) -> tuple:
             try:
                 return (await step.arun(), None)

@@ -9,8 +9,7 @@ never does I/O itself; ``OpenAI`` runs those actions with blocking calls,
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
+import inspect
 import json
 import platform
 import random
@@ -113,6 +112,8 @@ def retry_delay(attempt: int, headers: Optional[Headers], rand: Callable[[], flo
             try:
                 seconds = float(value) * scale
             except ValueError:
+                import email.utils  # only for an HTTP-date Retry-After: rare, and slow to import
+
                 parsed = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
                 seconds = None if parsed is None else parsed.timestamp() - time.time()
             if seconds is not None and 0 < seconds <= 60:
@@ -457,7 +458,7 @@ class AsyncOpenAI(BaseClient):
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
-            if asyncio.iscoroutine(result):
+            if inspect.isawaitable(result):
                 await result
 
     aclose = close

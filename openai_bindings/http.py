@@ -148,6 +148,8 @@ class Request:
     def __post_init__(self) -> None:
         if not isinstance(self.headers, Headers):
             object.__setattr__(self, "headers", Headers(self.headers))
+        if not isinstance(self.timeout, Timeout):  # Request(..., timeout=5) as a plugin's test might write
+            object.__setattr__(self, "timeout", Timeout.coerce(self.timeout))
         if isinstance(self.body, str):
             raise TypeError("Request.body must be bytes or an iterable of bytes, not str; encode it first")
 

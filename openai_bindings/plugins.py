@@ -9,7 +9,6 @@ a row in ``openai-bindings plugins``) and everything else keeps working.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import re
 import threading
@@ -141,7 +140,9 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
-def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, str]]:
+def _entry_points() -> Iterator[tuple[Any, str]]:
+    import importlib.metadata  # only here: scanning distributions is the slow part of loading
+
     seen: set[str] = set()
     for dist in importlib.metadata.distributions():
         dist_name = dist.metadata["Name"] or "unknown distribution"

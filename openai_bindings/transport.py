@@ -8,7 +8,6 @@ standard library).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from typing import Any, AsyncIterator, Iterator
@@ -97,6 +96,8 @@ class ThreadedAsyncTransport:
         self.name = getattr(sync, "name", type(sync).__name__)
 
     async def send(self, request: Request) -> Response:
+        import asyncio
+
         response: Response = await asyncio.to_thread(self.sync.send, request)
         chunks = iter(response.iter_bytes())
 
@@ -115,6 +116,8 @@ class ThreadedAsyncTransport:
         )
 
     async def close(self) -> None:
+        import asyncio
+
         close = getattr(self.sync, "close", None)
         if close is not None:
             await asyncio.to_thread(close)

@@ -86,3 +86,16 @@ def test_timeout_settings_are_validated():
         Timeout(connect=-1)
     with pytest.raises(TypeError, match="timeout must be"):
         openai_bindings.OpenAI(timeout="soon")
+
+
+def test_request_and_response_as_a_plugin_author_builds_them():
+    request = openai_bindings.Request(method="GET", url="http://127.0.0.1/x", headers={"A": "1"}, timeout=3)
+    assert (request.timeout.connect, request.timeout.read) == (3.0, 3.0) and request.headers["a"] == "1"
+    closed = []
+    response = openai_bindings.Response(
+        status=200,
+        headers={"Content-Type": "x"},
+        stream=iter([b"a", b"", b"b"]),
+        close=lambda: closed.append(True),
+    )
+    assert response.headers["content-type"] == "x" and response.read() == b"ab" and closed == [True]
