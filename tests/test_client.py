@@ -99,3 +99,23 @@ def test_request_and_response_as_a_plugin_author_builds_them():
         close=lambda: closed.append(True),
     )
     assert response.headers["content-type"] == "x" and response.read() == b"ab" and closed == [True]
+
+
+def test_aiohttp_client_across_event_loops_leaves_no_unclosed_session(fake):
+    """asyncio.run twice with one client: the session of the dead loop is dropped quietly."""
+    import asyncio
+    import gc
+    import warnings
+
+    client = openai_bindings.AsyncOpenAI(base_url=fake.base_url, transport="aiohttp")
+
+    async def ask() -> int:
+        return (await client.create_chat_completion([{"role": "user", "content": "x"}])).status
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(ask()) == 200
+        assert asyncio.run(ask()) == 200  # a new loop: a new ClientSession
+        asyncio.run(client.close())
+        gc.collect()
+    assert not [w for w in caught if "Unclosed" in str(w.message)], [str(w.message) for w in caught]
