@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from ._drive import Call, Gather, Thread, run_async, run_sync
 from .errors import OpenAIError, StreamError
 from .schema import function_schema, validate
+from .streaming import LegacyChunk as SessionChunk
 from .validation import validate_message, validate_messages
 
 __all__ = [
@@ -36,23 +37,6 @@ FOLLOWUP_FIELDS = ("role", "content", "refusal", "name", "tool_calls", "function
 
 class ToolLoopError(OpenAIError):
     """The model kept asking for tools past ``max_turns``."""
-
-
-class SessionChunk:
-    """What a session's stream callback gets: ``str(chunk)`` is the text piece; ``event`` the raw event."""
-
-    __slots__ = ("content", "event", "index")
-
-    def __init__(self, content: str, event: Any, index: int = 0) -> None:
-        self.content = content
-        self.event = event
-        self.index = index
-
-    def __str__(self) -> str:
-        return self.content
-
-    def __repr__(self) -> str:
-        return f"SessionChunk({self.content!r})"
 
 
 class ResponseObject(dict):
@@ -194,7 +178,7 @@ def _chunk_callback(callback: Optional[Callable[..., Any]]) -> Optional[Callable
 
     def on_event(event: Any) -> None:
         for text, index in _text_pieces(event):
-            chunk = SessionChunk(text, event, index)
+            chunk = SessionChunk(text, index, event)
             if two:
                 callback(chunk, event)
             else:

@@ -24,7 +24,11 @@ Callback = Callable[[Any], Any]
 
 
 class LegacyChunk:
-    """What the original's ``chat`` stream callback got: ``{content, index}``; ``str()`` is the text."""
+    """A piece of streamed text: ``str()`` is the text, ``index`` the choice, ``event`` the raw event.
+
+    What the original's ``chat`` stream callback got (``{content, index}``), and what session
+    stream callbacks get (as ``openai_bindings.sessions.SessionChunk``).
+    """
 
     __slots__ = ("content", "event", "index")
 
