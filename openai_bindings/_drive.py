@@ -97,7 +97,7 @@ class Gather(Step):
         self.steps = list(steps)
 
     def run(self) -> list:
-        results = []
+        results: list = []
         for step in self.steps:
             try:
                 results.append((step.run(), None))

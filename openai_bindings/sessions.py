@@ -227,7 +227,7 @@ class _Tools:
             return record, None
         try:
             record.arguments = json.loads(raw) if raw and raw.strip() else {}
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             record.error = (
                 f"the arguments are not valid JSON ({error.msg} at position {error.pos}): {raw[:200]!r}"
             )

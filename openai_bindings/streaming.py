@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
+from typing import Any, AsyncGenerator, Callable, Dict, Generator, List, Optional
 
 from .errors import StreamError
 from .http import Headers, Response
@@ -139,22 +139,22 @@ class StreamState:
     def _decode(self, sse: ServerSentEvent) -> Any:
         try:
             payload = json.loads(sse.data)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             shown = sse.data if len(sse.data) <= 200 else sse.data[:197] + "..."
             raise StreamError(
                 f"the stream sent invalid JSON at line {sse.line} ({error.msg}): data: {shown!r}",
                 body=sse.data,
             ) from None
         if isinstance(payload, dict):
-            error = None
+            problem = None
             if sse.event == "error" or payload.get("type") == "error":
-                error = payload.get("error", payload)
+                problem = payload.get("error", payload)
             elif payload.get("error"):
-                error = payload["error"]
+                problem = payload["error"]
             elif payload.get("type") == "response.failed":
-                error = (payload.get("response") or {}).get("error") or {"message": "the response failed"}
-            if error is not None:
-                raise _stream_error(error, payload)
+                problem = (payload.get("response") or {}).get("error") or {"message": "the response failed"}
+            if problem is not None:
+                raise _stream_error(problem, payload)
         return payload
 
     def _accumulate(self, payload: Any) -> None:
@@ -321,7 +321,7 @@ class Stream(_StreamBase):
         super().__init__(*args, **kwargs)
         self._iterator = self._iterate()
 
-    def _iterate(self) -> Iterator[Any]:
+    def _iterate(self) -> Generator[Any, None, None]:
         drained = 0
         try:
             for chunk in self.response.iter_bytes():
@@ -335,7 +335,7 @@ class Stream(_StreamBase):
         finally:
             self.response.close()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> Any:
@@ -365,7 +365,7 @@ class AsyncStream(_StreamBase):
         super().__init__(*args, **kwargs)
         self._iterator = self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def _iterate(self) -> AsyncGenerator[Any, None]:
         drained = 0
         try:
             async for chunk in self.response.aiter_bytes():
@@ -381,7 +381,7 @@ class AsyncStream(_StreamBase):
         finally:
             await self.response.aclose()
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncStream:
         return self
 
     async def __anext__(self) -> Any:
@@ -393,7 +393,7 @@ class AsyncStream(_StreamBase):
         return self
 
     async def aclose(self) -> None:
-        await self._iterator.aclose()  # type: ignore[attr-defined]
+        await self._iterator.aclose()
         await self.response.aclose()
 
     close = aclose

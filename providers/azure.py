@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, ClassVar, Dict, Optional, Union
 
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider, _query
@@ -42,7 +42,7 @@ class AzureProvider(Provider):
     base_url_env = ("AZURE_OPENAI_ENDPOINT",)
     auth_header = "api-key"
     auth_prefix = ""
-    default_models: dict = {}
+    default_models: ClassVar[Dict[str, str]] = {}
 
     def __init__(
         self,

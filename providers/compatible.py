@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, ClassVar, Dict, Optional
 
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider
@@ -22,7 +22,7 @@ class CompatibleProvider(Provider):
     default_model = None
     api_key_env = ("OPENAI_COMPATIBLE_API_KEY",)
     base_url_env = ("OPENAI_COMPATIBLE_BASE_URL",)
-    default_models: dict = {}
+    default_models: ClassVar[Dict[str, str]] = {}
     key_required = False
 
     def __init__(self, *, base_url: Optional[str] = None, **kwargs: Any) -> None:

@@ -46,6 +46,7 @@ class StdlibTransport:
     def _checkout(
         self, key: _Key, connect_timeout: Optional[float]
     ) -> tuple[http.client.HTTPConnection, bool]:
+        conn: http.client.HTTPConnection
         with self._lock:
             idle = self._idle.get(key, [])
             while idle:
@@ -55,9 +56,7 @@ class StdlibTransport:
                 conn.close()
         scheme, host, port = key
         if scheme == "https":
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout, context=self._context()
-            )
+            conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=self._context())
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         return conn, False

@@ -227,7 +227,7 @@ class FakeOpenAIServer(LocalServer):
             "completion_tokens": completion_tokens,
             "total_tokens": 5 + completion_tokens,
         }
-        tool_calls = [
+        tool_calls: List[Dict[str, Any]] = [
             {
                 "id": c.call_id if c.call_id is not None else f"call_{ident[-4:]}_{n}",
                 "type": "function",
@@ -548,9 +548,9 @@ class FakeOpenAIServer(LocalServer):
             b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
         )
         fields: Dict[str, Any] = {}
-        upload = None
+        upload: Optional[tuple] = None
         for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
+            name = str(part.get_param("name", header="content-disposition"))
             if part.get_filename():
                 upload = (part.get_filename(), part.get_payload(decode=True) or b"")
             else:

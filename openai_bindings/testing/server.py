@@ -17,7 +17,7 @@ import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Deque, Dict, List, Optional, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, TypeVar, Union
 
 from ..http import Headers
 
@@ -102,6 +102,7 @@ class Reset:
 
 
 Action = Union[Reply, Stall, Drop, Reset]
+_ServerT = TypeVar("_ServerT", bound="LocalServer")
 Route = Callable[[RecordedRequest], Action]
 
 
@@ -114,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts = []
+            parts: List[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -254,11 +255,13 @@ class LocalServer:
         self._server = _Server((host, 0), _Handler, bind_and_activate=True)
         self._server.owner = self
         self._thread: Optional[threading.Thread] = None
-        self.host, self.port = self._server.server_address[:2]
+        bound, port = self._server.server_address[:2]
+        self.host: str = bound if isinstance(bound, str) else bytes(bound).decode()
+        self.port: int = port
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> LocalServer:
+    def start(self: _ServerT) -> _ServerT:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -282,7 +285,7 @@ class LocalServer:
                 sock.shutdown(socket.SHUT_RDWR)
         self._server.server_close()
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self: _ServerT) -> _ServerT:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
