@@ -151,3 +151,33 @@ def test_https_with_an_untrusted_ca_fails_clearly(harness, tls_server):
     with pytest.raises(APIConnectionError) as info:
         harness.send(_request("GET", tls_server.url("/secure")))
     assert "certificate" in str(info.value).lower()
+
+
+@pytest.mark.parametrize("name", ["stdlib", "urllib3"])
+def test_one_transport_serves_many_threads(server, name):
+    from openai_bindings.transports import StdlibTransport, Urllib3Transport
+
+    transport = StdlibTransport() if name == "stdlib" else Urllib3Transport()
+    failures = []
+
+    def worker(number: int) -> None:
+        try:
+            for turn in range(5):
+                path = f"/t/{number}/{turn}"
+                response = transport.send(
+                    _request("POST", server.url(path), json.dumps({"n": number}).encode())
+                )
+                echoed = json.loads(response.read())
+                assert echoed["path"] == path and json.loads(echoed["body"]) == {"n": number}
+        except Exception as error:  # reported below, with the thread's number
+            failures.append((number, error))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    transport.close()
+    assert failures == []
+    assert len(server.requests) == 40
+    assert server.connections <= 8  # connections were reused, never more than one per thread
