@@ -242,3 +242,16 @@ def test_decoded_error_body_of_a_list(fake):
         client.models()
     assert info.value.message == "Gemini style" and info.value.type == "INVALID_ARGUMENT"
     assert json.loads(json.dumps(info.value.body))  # the body is kept as decoded
+
+
+def test_fake_server_scripted_delay_and_drop(fake):
+    import openai_bindings
+
+    client = openai_bindings.OpenAI(base_url=fake.base_url, transport="stdlib", max_retries=0, timeout=0.3)
+    fake.delay_next(2)
+    with pytest.raises(APITimeoutError):
+        client.models()
+    fake.drop_next(b'{"partial')
+    with pytest.raises(APIConnectionError):
+        client.models()
+    assert client.models().status == 200  # back to normal

@@ -11,8 +11,9 @@ streamed calls, chat completions and the Responses API alike:
         client = openai_bindings.OpenAI(base_url=server.base_url)
 
 Without a scripted answer, the model echoes the last user text (``echo: ...``).
-Faults (a delay, a stall, a dropped connection) are queued with ``queue()``
-from ``LocalServer``. Every request is recorded in ``server.requests``.
+Faults: ``delay_next(seconds)``, ``drop_next()``, and any ``Stall`` / ``Drop`` /
+``Reset`` / raw ``Reply`` queued with ``queue()`` from ``LocalServer``.
+Every request is recorded in ``server.requests``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Sequence, Union
 
-from .server import Action, LocalServer, RecordedRequest, Reply
+from .server import Action, Drop, LocalServer, RecordedRequest, Reply
 
 __all__ = ["FakeOpenAIServer", "ScriptedToolCall", "sse"]
 
@@ -113,6 +114,7 @@ class FakeOpenAIServer(LocalServer):
         super().__init__(**kwargs)
         self._script: Deque[_Scripted] = deque()
         self._counter = 0
+        self._delay = 0.0
         self._ids = threading.Lock()
         self.responses: Dict[str, Dict[str, Any]] = {}
         self.files: Dict[str, Dict[str, Any]] = {}
@@ -168,6 +170,20 @@ class FakeOpenAIServer(LocalServer):
         kind = "server_error" if status >= 500 else "invalid_request_error"
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
         self._script.append(Reply(status=status, body=body, headers=dict(headers or {})))
+
+    def delay_next(self, seconds: float) -> None:
+        """The next answer (of any endpoint) waits this long before its status line."""
+        self._delay = seconds
+
+    def drop_next(self, after: bytes = b"") -> None:
+        """The next request's connection is dropped mid-answer, after sending ``after``."""
+        self.queue(Drop(sent=after))
+
+    def _action_for(self, request: RecordedRequest) -> Action:
+        action = super()._action_for(request)
+        if self._delay and isinstance(action, Reply):
+            action.delay, self._delay = self._delay, 0.0
+        return action
 
     def _next_id(self, prefix: str) -> str:
         with self._ids:
