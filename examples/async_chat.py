@@ -11,7 +11,7 @@ async def main() -> None:
         results = await asyncio.gather(
             *(client.create_chat_completion([{"role": "user", "content": q}]) for q in questions)
         )
-        for question, result in zip(questions, results):
+        for question, result in zip(questions, results, strict=True):
             print(question, "->", result.body["choices"][0]["message"]["content"])
         stream = await client.create_chat_completion([{"role": "user", "content": "Count to 3"}], stream=True)
         async for event in stream:

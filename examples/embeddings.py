@@ -11,7 +11,7 @@ vectors = [item["embedding"] for item in body["data"]]
 
 
 def cosine(a, b):
-    return sum(x * y for x, y in zip(a, b)) / (
+    return sum(x * y for x, y in zip(a, b, strict=True)) / (
         math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     )
 

@@ -150,7 +150,7 @@ def _embed(args: argparse.Namespace, out: TextIO) -> int:
     client = _client(args)
     params = {"model": args.model} if args.model else {}
     data = client.embedding(list(args.text), **params).body["data"]
-    for text, item in zip(args.text, data):
+    for text, item in zip(args.text, data, strict=True):
         vector = item["embedding"]
         if args.dims:
             out.write(f"{len(vector)}\t{text}\n")

@@ -89,7 +89,7 @@ def test_any_split_gives_the_same_events(events, eol, cuts):
     body = "".join(eol.join(event) + eol + eol for event in events).encode("utf-8")
     whole = parse_all(body)
     points = sorted({cut % (len(body) + 1) for cut in cuts})
-    pieces = [body[a:b] for a, b in zip([0, *points], [*points, len(body)])]
+    pieces = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     assert feed_in(pieces) == whole
 
 
