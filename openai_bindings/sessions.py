@@ -272,8 +272,13 @@ class _Session:
 
     #: How tool definitions are written: chat nests them under "function", Responses does not.
     _flat_tools = False
-    #: The tool loop's plan, one per API (defined by each session class).
-    _loop: Callable[..., Any]
+    #: Where the caller can look after ToolLoopError; and the loop's API-specific parts,
+    #: defined by each session: the first reply, its tool calls, answering them, the result.
+    _history_name: str
+    _first_reply: Callable[..., Any]
+    _tool_calls: Callable[[Any], List[tuple[str, str, str]]]
+    _answer_tools: Callable[..., Any]
+    _final: Callable[[Any], Any]
 
     def _check_prompt(self, prompt: Any) -> None:
         """Refuse a bad prompt before anything is sent (chat messages are checked when appended)."""
@@ -301,6 +306,30 @@ class _Session:
         if defined is not None:
             overrides = {**overrides, "tools": defined}
         return self._drive(self._loop(prompt, toolset, max_turns, on_tool_call, stream_callback, overrides))
+
+    def _loop(
+        self,
+        prompt: Any,
+        tools: _Tools,
+        max_turns: int,
+        on_tool_call: Any,
+        callback: Any,
+        overrides: Dict[str, Any],
+    ) -> Any:
+        """Plan: reply, run the tools it asks for, answer them, until a reply asks for none."""
+        reply = yield from self._first_reply(prompt, callback, overrides)
+        for turn in range(max_turns):
+            calls = self._tool_calls(reply)
+            if not calls:
+                return self._final(reply)
+            if turn == max_turns - 1:
+                break
+            records = yield from self._run_tools(tools, calls, on_tool_call)
+            reply = yield from self._answer_tools(reply, records, callback, overrides)
+        raise ToolLoopError(
+            f"the model still asked for tools after {max_turns} turns; raise max_turns, or look at the "
+            f"tools' results in {self._history_name}"
+        )
 
     def _run_tools(self, tools: _Tools, calls: List[tuple[str, str, str]], on_tool_call: Any) -> Any:
         """Plan: run the calls (concurrently on the async client), results in the calls' order."""
@@ -396,44 +425,38 @@ class ChatSession(_Session):
             del self.messages[before:]  # exactly as it was: the caller may simply retry
             raise
 
-    def _loop(
-        self,
-        prompt: Any,
-        tools: _Tools,
-        max_turns: int,
-        on_tool_call: Any,
-        callback: Any,
-        overrides: Dict[str, Any],
-    ) -> Any:
+    # -- the tool loop's parts (the loop itself is _Session._loop) ---------------------------
+
+    _history_name = "session.messages"
+
+    def _first_reply(self, prompt: Any, callback: Any, overrides: Dict[str, Any]) -> Any:
         yield from self._send(prompt, callback, overrides)
-        for turn in range(max_turns):
-            message = self.messages[-1]
-            if not (message.get("tool_calls") or message.get("function_call")):
-                return message.get("content")
-            if turn == max_turns - 1:
-                break
-            if message.get("tool_calls"):
-                calls = [
-                    (c["function"]["name"], c["id"], c["function"].get("arguments") or "")
-                    for c in message["tool_calls"]
-                ]
-                records = yield from self._run_tools(tools, calls, on_tool_call)
-                self.append_message(
-                    *({"role": "tool", "tool_call_id": r.call_id, "content": r.result} for r in records)
-                )
-            else:
-                call = message["function_call"]
-                records = yield from self._run_tools(
-                    tools, [(call.get("name"), "", call.get("arguments") or "")], on_tool_call
-                )
-                self.append_message(
-                    {"role": "function", "name": call.get("name"), "content": records[0].result}
-                )
-            yield from self._generate(True, callback, overrides)
-        raise ToolLoopError(
-            f"the model still asked for tools after {max_turns} turns; raise max_turns, or check the "
-            "tools' results in session.messages"
-        )
+        return self.messages[-1]
+
+    @staticmethod
+    def _tool_calls(message: Dict[str, Any]) -> List[tuple[str, str, str]]:
+        if message.get("tool_calls"):
+            return [
+                (c["function"]["name"], c["id"], c["function"].get("arguments") or "")
+                for c in message["tool_calls"]
+            ]
+        call = message.get("function_call")
+        return [(call.get("name"), "", call.get("arguments") or "")] if call else []
+
+    def _answer_tools(
+        self, message: Dict[str, Any], records: List[ToolCall], callback: Any, overrides: Dict[str, Any]
+    ) -> Any:
+        if message.get("tool_calls"):
+            self.append_message(
+                *({"role": "tool", "tool_call_id": r.call_id, "content": r.result} for r in records)
+            )
+        else:  # legacy function calling: one call, answered by a "function" message
+            self.append_message({"role": "function", "name": records[0].name, "content": records[0].result})
+        return (yield from self._generate(True, callback, overrides))
+
+    @staticmethod
+    def _final(message: Dict[str, Any]) -> Any:
+        return message.get("content")
 
 
 def _followup(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -539,30 +562,25 @@ class ResponsesChatSession(_Session):
         self.current_response_id = response.get("id") or self.current_response_id
         return response
 
-    def _loop(
-        self,
-        prompt: Any,
-        tools: _Tools,
-        max_turns: int,
-        on_tool_call: Any,
-        callback: Any,
-        overrides: Dict[str, Any],
+    # -- the tool loop's parts (the loop itself is _Session._loop) ---------------------------
+
+    _history_name = "session.response_history"
+
+    def _first_reply(self, prompt: Any, callback: Any, overrides: Dict[str, Any]) -> Any:
+        return (yield from self._create(prompt, callback, overrides))
+
+    @staticmethod
+    def _tool_calls(response: ResponseObject) -> List[tuple[str, str, str]]:
+        return [(c["name"], c["call_id"], c["raw_arguments"]) for c in response.function_calls]
+
+    def _answer_tools(
+        self, response: ResponseObject, records: List[ToolCall], callback: Any, overrides: Dict[str, Any]
     ) -> Any:
-        response = yield from self._create(prompt, callback, overrides)
-        for turn in range(max_turns):
-            calls = response.function_calls
-            if not calls:
-                return response
-            if turn == max_turns - 1:
-                break
-            records = yield from self._run_tools(
-                tools, [(c["name"], c["call_id"], c["raw_arguments"]) for c in calls], on_tool_call
-            )
-            outputs = [
-                {"type": "function_call_output", "call_id": r.call_id, "output": r.result} for r in records
-            ]
-            response = yield from self._create(outputs, callback, overrides)
-        raise ToolLoopError(
-            f"the model still asked for tools after {max_turns} turns; raise max_turns, or look at "
-            "session.response_history"
-        )
+        outputs = [
+            {"type": "function_call_output", "call_id": r.call_id, "output": r.result} for r in records
+        ]
+        return (yield from self._create(outputs, callback, overrides))
+
+    @staticmethod
+    def _final(response: ResponseObject) -> Any:
+        return response
