@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os as _os
 
+from ._logging import _from_environment as _log_from_environment
 from ._version import __version__
 from .client import AsyncOpenAI, OpenAI, new
 from .errors import (
@@ -46,6 +47,8 @@ if not _os.path.isdir(_os.path.join(__path__[0], "transports")) and _os.path.isf
     _os.path.join(_root, "transports", "__init__.py")
 ):
     __path__.append(_root)
+
+_log_from_environment()
 
 __all__ = [
     "APIConnectionError",
