@@ -18,10 +18,12 @@ from .client import AsyncOpenAI, OpenAI, new
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -53,6 +55,7 @@ _log_from_environment()
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIResult",
     "APIStatusError",
     "APITimeoutError",
@@ -61,6 +64,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "Headers",
     "InternalServerError",

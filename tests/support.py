@@ -45,6 +45,8 @@ class Caller:
         return self.loop.run_until_complete(stream.__anext__())
 
     def close(self) -> None:
+        if self.loop is not None and self.loop.is_closed():
+            return  # closed already (a test may close before the fixture does)
         if self.is_async:
             self.loop.run_until_complete(self.client.close())
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
