@@ -53,6 +53,7 @@ _log_from_environment()
 
 if TYPE_CHECKING:
     from .parts import audio_part, file_part, image_part, input_file, input_image
+    from .structured import json_schema
 
 # Loaded on first use, so that importing the package stays as light as before.
 _LAZY = {
@@ -61,6 +62,7 @@ _LAZY = {
     "image_part": "parts",
     "input_file": "parts",
     "input_image": "parts",
+    "json_schema": "structured",
 }
 
 
@@ -112,5 +114,6 @@ __all__ = [
     "image_part",
     "input_file",
     "input_image",
+    "json_schema",
     "new",
 ]
