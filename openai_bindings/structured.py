@@ -335,7 +335,12 @@ def _fields(cls: type) -> Tuple[_Field, ...]:
     return tuple(out)
 
 
-def _json_type(value: Any) -> Optional[str]:
+_SCALARS = ("string", "number", "integer", "boolean", "null")
+
+
+def json_type_of(value: Any) -> Optional[str]:
+    """The JSON type of a decoded JSON value ("integer" for ints, never for bools); None for
+    anything JSON cannot hold."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -346,7 +351,9 @@ def _json_type(value: Any) -> Optional[str]:
         return "number"
     if isinstance(value, str):
         return "string"
-    return None
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else None
 
 
 class _Builder:
@@ -447,8 +454,8 @@ class _Builder:
         """The schema of a fixed set of JSON scalars (Literal, Enum)."""
         by_type: Dict[str, List[Any]] = {}
         for value in values:
-            kind = _json_type(value)
-            if kind is None:
+            kind = json_type_of(value)
+            if kind is None or kind not in _SCALARS:
                 self.refuse(tp, f"{value!r} is not a JSON value (str, int, float, bool or None)")
             by_type.setdefault(kind, []).append(value)
         if "number" in by_type and "integer" in by_type:
@@ -507,7 +514,7 @@ class _Builder:
                 self.where.pop()
             if field.optional and self.strict and not _admits_none(field.tp):
                 schema = {"anyOf": [schema, {"type": "null"}]}
-            if not self.strict and field.optional and _json_type(field.default) is not None:
+            if not self.strict and field.optional and json_type_of(field.default) in _SCALARS:
                 schema["default"] = field.default
             if field.description and "description" not in schema:
                 schema["description"] = field.description
@@ -734,6 +741,8 @@ def json_schema(tp: Any) -> Dict[str, Any]:
             )
         builder = _Builder(strict=True)
         cached = builder.document(builder.schema(tp))
+        if len(_SCHEMAS) >= 1024:  # types made on the fly must not grow it for ever
+            _SCHEMAS.clear()
         with contextlib.suppress(TypeError):
             _SCHEMAS[tp] = cached
     return copy.deepcopy(cached)
@@ -781,7 +790,7 @@ class _Mismatch(Exception):
 
 
 def _describe(value: Any) -> str:
-    kind = _json_type(value) or ("array" if isinstance(value, list) else "object")
+    kind = json_type_of(value) or type(value).__name__
     return f"{kind} {json.dumps(value, default=str)[:60]}"
 
 
