@@ -352,3 +352,53 @@ def test_a_broken_plugin_is_one_line(fake, env, tmp_path):
         "openai-bindings: plugin 'broken' (from dist ob-broken-plugin) skipped: "
         "RuntimeError: this plugin is broken on purpose\n"
     )
+
+
+# -- attachments ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def attachments(tmp_path):
+    from test_parts import PDF, png_bytes, wav_bytes
+
+    made = {"pic.png": png_bytes(), "report.pdf": PDF, "sound.wav": wav_bytes()}
+    for name, data in made.items():
+        (tmp_path / name).write_bytes(data)
+    return {name: str(tmp_path / name) for name in made}
+
+
+def test_attachments_go_with_the_prompt(fake, env, attachments):
+    files = [attachments["pic.png"], attachments["report.pdf"], attachments["sound.wav"]]
+    result = run("--no-stream", *(x for f in files for x in ("-a", f)), "What is this?", env=env)
+    assert result.returncode == 0, result.stderr
+    content = fake.requests[-1].json["messages"][-1]["content"]
+    assert [part["type"] for part in content] == ["text", "image_url", "file", "input_audio"]
+    assert content[0]["text"] == "What is this?"
+    assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert content[2]["file"]["filename"] == "report.pdf" and content[3]["input_audio"]["format"] == "wav"
+
+    result = run("-a", "https://example.com/cat.png", "--no-stream", "and this?", env=env)
+    assert fake.requests[-1].json["messages"][-1]["content"][1]["image_url"]["url"] == (
+        "https://example.com/cat.png"
+    )
+    result = run("-a", "missing.png", "hi", env=env)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_attachments_with_the_responses_api(fake, env, attachments):
+    result = run(
+        "--responses", "-a", attachments["pic.png"], "-a", attachments["report.pdf"], "Describe", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    [message] = fake.requests[-1].json["input"]
+    assert message["role"] == "user"
+    assert [part["type"] for part in message["content"]] == ["input_text", "input_image", "input_file"]
+
+
+def test_attachments_go_with_the_first_turn_of_a_conversation(fake, env, attachments):
+    result = run("-i", "-a", attachments["pic.png"], input="first\n/history\nsecond\n", env=env)
+    assert result.returncode == 0, result.stderr
+    first, second = (r.json["messages"] for r in fake.requests)
+    assert [part["type"] for part in first[-1]["content"]] == ["text", "image_url"]
+    assert second[-1] == {"role": "user", "content": "second"}
+    assert "user: first [attached: pic.png]" in result.stdout

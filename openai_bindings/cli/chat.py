@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import mimetypes
 import os
 import sys
 from pathlib import Path
@@ -94,31 +93,18 @@ def _prompt(args: argparse.Namespace) -> Optional[str]:
     return "\n\n".join(part for part in (words, piped) if part) or None
 
 
-_CHAT_HELPERS = {"image": "image_part", "audio": "audio_part", "file": "file_part"}
-_RESPONSES_HELPERS = {"image": "input_image", "file": "input_file"}
-
-
-def _kind(source: str) -> str:
-    mime = mimetypes.guess_type(source)[0] or ""
-    if source.startswith("data:"):
-        mime = source[5:].split(";", 1)[0].split(",", 1)[0]
-    top = mime.split("/", 1)[0]
-    return top if top in ("image", "audio") else "file"
-
-
 def attachment_parts(sources: List[str], api: str) -> List[Dict[str, Any]]:
-    """Content parts for ``-a`` files and URLs, built by the library's multimodal helpers."""
-    import openai_bindings
+    """Content parts for ``-a`` files and URLs: the library's multimodal helpers pick the kind."""
+    from ..parts import content_part
 
     parts = []
     for source in sources:
         if not source.startswith(("http://", "https://", "data:")) and not os.path.isfile(source):
             raise UsageError(f"cannot attach {source!r}: no such file (give a path or an http(s) URL)")
-        kind = _kind(source)
-        helpers = _RESPONSES_HELPERS if api == RESPONSES else _CHAT_HELPERS
-        if kind not in helpers:
-            raise UsageError(f"cannot attach {source!r}: the Responses API takes no {kind}; drop --responses")
-        parts.append(getattr(openai_bindings, helpers[kind])(source))
+        try:
+            parts.append(content_part(source, responses=api == RESPONSES))
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"cannot attach {source!r}: {error}") from None
     return parts
 
 
