@@ -402,3 +402,10 @@ def test_attachments_go_with_the_first_turn_of_a_conversation(fake, env, attachm
     assert [part["type"] for part in first[-1]["content"]] == ["text", "image_url"]
     assert second[-1] == {"role": "user", "content": "second"}
     assert "user: first [attached: pic.png]" in result.stdout
+
+
+def test_an_unwritable_state_directory_does_not_lose_the_answer(fake, env, home):
+    (home / "state").write_text("a file where the state directory should be")
+    result = run("--no-stream", "hi", env=env)
+    assert result.returncode == 0 and result.stdout == "echo: hi\n"
+    assert "not saved for -c" in result.stderr

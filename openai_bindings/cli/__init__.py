@@ -214,8 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser(
         "keys",
         help="store API keys in a file only you can read, instead of the shell's history",
-        description=f"Keys live in {keys_path()} (0600). The command line's order: --api-key, then "
-        "the provider's environment variable, then the key named after the provider (or --key NAME).",
+        description="Keys live in keys.json in your config directory (see: keys path), readable by you "
+        "only. The key used: --api-key, then the provider's environment variable, then the stored key "
+        "named after the provider (or the one --key NAME names).",
     )
     keys_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_set = keys_commands.add_parser("set", help="store a key (asked for without echo)")

@@ -202,16 +202,22 @@ class Conversation:
         return reply
 
     def save(self) -> None:
-        write_private_json(
-            conversation_path(),
-            {
-                "format": FORMAT,
-                "api": self.api,
-                "provider": self.client.provider.name,
-                "session": _session_to_dict(self.session, self.api),
-                "transcript": self.transcript,
-            },
-        )
+        """Keep the conversation for ``-c``; failing to is said, and does not lose the answer."""
+        path = conversation_path()
+        state = {
+            "format": FORMAT,
+            "api": self.api,
+            "provider": self.client.provider.name,
+            "session": _session_to_dict(self.session, self.api),
+            "transcript": self.transcript,
+        }
+        try:
+            write_private_json(path, state)
+        except OSError as error:
+            sys.stderr.write(
+                f"openai-bindings: the conversation was not saved for -c ({path}): "
+                f"{error.strerror or error}\n"
+            )
 
 
 def _saved() -> Dict[str, Any]:
