@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -326,18 +327,14 @@ def test_key_order_argument_environment_file(fake):
 # -- --debug and broken plugins --------------------------------------------------------------------
 
 
-def test_debug_turns_on_the_request_log(monkeypatch, capsys):
-    import logging
-
-    from openai_bindings import _logging
-    from openai_bindings.cli import main
-
-    monkeypatch.setattr(_logging, "_handler", None)
-    logger = logging.getLogger("openai_bindings")
-    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
-    monkeypatch.setattr(logger, "level", logger.level)
-    assert main(["--debug", "keys", "list"]) == 0
-    assert _logging._handler is not None and logger.level == logging.DEBUG
+def test_debug_shows_the_request_log(fake, env):
+    result = run("--debug", "--no-stream", "hi", env=env)
+    assert result.returncode == 0 and result.stdout == "echo: hi\n"
+    assert re.search(
+        r"DEBUG POST http://127\.0\.0\.1:\d+/v1/chat/completions -> 200 request_id=", result.stderr
+    )
+    assert "sk-test" not in result.stderr
+    assert "DEBUG" not in run("--no-stream", "hi", env=env).stderr
 
 
 def test_a_broken_plugin_is_one_line(fake, env, tmp_path):
