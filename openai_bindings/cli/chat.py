@@ -321,7 +321,7 @@ def _interactive(
         f"Chatting with {conversation.session.options.get('model') or client.default_model or 'the server'} "
         f"({client.provider.name}, {client.transport.name}). /help for commands, /exit or Ctrl-D to leave.\n"
     )
-    attachments = list(args.attach or ())  # they go with the first turn
+    attachments: List[str] = list(args.attach or ())  # they go with the first turn
     with line_editing(history_path()) if terminal else contextlib.nullcontext():
         if first is not None:
             _safe_turn(conversation, first, attachments, args, out)
