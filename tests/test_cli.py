@@ -406,3 +406,13 @@ def test_an_unwritable_state_directory_does_not_lose_the_answer(fake, env, home)
     result = run("--no-stream", "hi", env=env)
     assert result.returncode == 0 and result.stdout == "echo: hi\n"
     assert "not saved for -c" in result.stderr
+
+
+def test_continue_keeps_the_conversations_provider(fake, env):
+    both = {**env, "OPENAI_COMPATIBLE_API_KEY": "sk-compatible"}
+    run("--provider", "compatible", "--base-url", fake.base_url, "--no-stream", "first", env=both)
+    assert fake.requests[-1].headers["authorization"] == "Bearer sk-compatible"
+    run("-c", "--base-url", fake.base_url, "--no-stream", "second", env=both)
+    assert fake.requests[-1].headers["authorization"] == "Bearer sk-compatible"
+    run("-c", "--provider", "openai", "--no-stream", "third", env=both)  # named now: it wins
+    assert fake.requests[-1].headers["authorization"] == "Bearer sk-test"
