@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import openai_bindings
+
+#: Real recorded traffic (see its README): $OPENAI_BINDINGS_CONFORMANCE, else ../shared/conformance
+#: beside the project. Copied into the project it must never be, so tests skip when it is absent.
+CONFORMANCE_ENV = "OPENAI_BINDINGS_CONFORMANCE"
+_given = os.environ.get(CONFORMANCE_ENV)
+_corpus = Path(_given) if _given else Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+CONFORMANCE = _corpus / "cassettes" if (_corpus / "cassettes").is_dir() else _corpus
+CONFORMANCE_MISSING = (
+    f"conformance corpus not found at {CONFORMANCE_ENV}={_given}"
+    if _given
+    else f"conformance corpus not found: put it at ../shared/conformance or set {CONFORMANCE_ENV}=DIR"
+)
 
 #: The names a client selects transports by, with the client flavour: every pairing that exists.
 CLIENT_TRANSPORTS = [("stdlib", False), ("urllib3", False), ("stdlib", True), ("aiohttp", True)]
