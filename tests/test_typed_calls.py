@@ -6,6 +6,7 @@ that the client and the sessions use them: what goes on the wire, what comes bac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
@@ -162,10 +163,9 @@ def test_providers_declare_their_extra_parameters(fake, provider, extra, passes)
     )
     with client:
         if passes:
-            try:
+            # the fake may not route azure's paths: what matters is that the request was sent
+            with contextlib.suppress(openai_bindings.APIStatusError):
                 client.create_chat_completion(HI, **extra)
-            except openai_bindings.APIStatusError:
-                pass  # the fake may not route azure paths; what matters is that it was sent
             assert fake.requests
         else:
             with pytest.raises(TypeError, match="unknown parameter"):
