@@ -139,6 +139,7 @@ class _StreamBase:
                 error=error,
                 elapsed=time.monotonic() - watch.sent,
                 attempt=watch.attempt,
+                final=True,
             )
 
     def _abort(self, error: BaseException) -> None:
