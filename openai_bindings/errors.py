@@ -51,7 +51,7 @@ class ClientClosedError(OpenAIError):
     """The client was closed: it sends nothing more (make a new client, or don't close it yet)."""
 
 
-def _rebuild(cls: type, args: tuple) -> Any:
+def _rebuild(cls: type[Exception], args: tuple) -> Any:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     return error
