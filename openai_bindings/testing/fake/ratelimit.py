@@ -75,7 +75,7 @@ class _Budget:
         }
 
 
-_LABELS = {60.0: "per min (RPM)", 86400.0: "per day (RPD)"}
+_LABELS = {60.0: "per min (R{kind}M)", 86400.0: "per day (R{kind}D)"}
 
 
 class Limiter:
@@ -127,14 +127,22 @@ class Limiter:
             return headers, None
         kind, wait = refused
         budget = self._budgets[kind]
-        label = _LABELS.get(self.limit.period, f"per {self.limit.period:g}s")
-        short = "requests" if kind == "requests" else "tokens"
+        label = _LABELS.get(self.limit.period, "per {seconds:g}s").format(seconds=self.limit.period, kind="")
+        label = label.replace("(RM)", "(RPM)" if kind == "requests" else "(TPM)")
+        label = label.replace("(RD)", "(RPD)" if kind == "requests" else "(TPD)")
         who = f"{model} in organization org-fake" if model else "organization org-fake"
+        more = "Visit https://platform.openai.com/account/rate-limits to learn more."
+        if amounts[kind] > budget.limit:  # never admissible: waiting would not help, so no Retry-After
+            message = (
+                f"Request too large for {who} on {kind} {label}: Limit {budget.limit}, Requested "
+                f"{amounts[kind]}. The input or output tokens must be reduced in order to run "
+                f"successfully. {more}"
+            )
+            return headers, error(429, message, code="rate_limit_exceeded", kind=kind, headers=headers)
         message = (
-            f"Rate limit reached for {who} on {short} {label}: Limit {budget.limit}, "
+            f"Rate limit reached for {who} on {kind} {label}: Limit {budget.limit}, "
             f"Used {budget.limit - max(0, math.floor(budget.level))}, Requested {amounts[kind]}. "
-            f"Please try again in {duration(wait)}. "
-            "Visit https://platform.openai.com/account/rate-limits to learn more."
+            f"Please try again in {duration(wait)}. {more}"
         )
         headers["retry-after"] = str(max(1, math.ceil(wait)))
         headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
