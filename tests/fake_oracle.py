@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-import pytest
+import jsonschema
 
 from openai_bindings.testing.fake import routes
-
-jsonschema = pytest.importorskip("jsonschema")
-openai = pytest.importorskip("openai")
 
 SCHEMAS = Path(__file__).resolve().parent / "openapi_responses.json"
 
@@ -58,7 +57,8 @@ def _explain(error: Any, depth: int = 0) -> List[str]:
     where = "/".join(str(p) for p in error.absolute_path) or "(top)"
     lines = [f"{'  ' * depth}{where}: {error.message[:300]}"]
     if error.context and depth < 3:
-        best = jsonschema.exceptions.best_match(error.context)
+        relevant = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        best = jsonschema.exceptions.best_match(relevant or error.context)
         lines += _explain(best, depth + 1)
     return lines
 
@@ -106,3 +106,21 @@ def check_events(key: str, events: List[Any], adapter: Any) -> None:
     for event in events:
         adapter.validate_python(event)
         spec_check(key, event, "text/event-stream")
+
+
+def send(
+    url: str, method: str = "GET", body: Any = None, headers: Optional[Dict[str, str]] = None
+) -> Tuple[int, Dict[str, str], Any]:
+    """A plain urllib request, whatever its status: (status, lower-cased headers, JSON body or bytes)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            status, head, raw = answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as failure:
+        status, head, raw = failure.code, failure.headers, failure.read()
+    lowered = {key.lower(): value for key, value in head.items()}
+    is_json = lowered.get("content-type", "").startswith("application/json")
+    return status, lowered, json.loads(raw) if is_json and raw else raw

@@ -9,10 +9,11 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator
 
+import openai
 import pytest
-from fake_oracle import openai
+from fake_oracle import send
 
 import openai_bindings
 from openai_bindings.testing import FakeOpenAIServer, Reply
@@ -40,32 +41,10 @@ TIME_TOOL = {
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
 def oai(fake: FakeOpenAIServer) -> Iterator[Any]:
     client = openai.OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
     yield client
     client.close()
-
-
-def send(
-    url: str, method: str = "GET", body: Any = None, headers: Optional[Dict[str, str]] = None
-) -> Tuple[int, Dict[str, str], Any]:
-    """A plain urllib request: (status, headers, decoded JSON body)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            status, head, raw = answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as failure:
-        status, head, raw = failure.code, dict(failure.headers), failure.read()
-    return status, {k.lower(): v for k, v in head.items()}, json.loads(raw) if raw else None
 
 
 # -- the API root and request ids ----------------------------------------------------------------

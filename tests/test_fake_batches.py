@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterator, List
 
+import openai
 import pytest
-from fake_oracle import openai
 
 from openai_bindings.testing import FakeOpenAIServer
 

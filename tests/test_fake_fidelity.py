@@ -11,8 +11,9 @@ import io
 import json
 from typing import Any, Iterator, List
 
+import openai
 import pytest
-from fake_oracle import check, check_events, openai, spec_check
+from fake_oracle import check, check_events, spec_check
 from openai.types import (
     Batch,
     Completion,
@@ -67,12 +68,6 @@ RESPONSE_TOOLS = [{"type": "function", "name": "get_weather", "parameters": WEAT
 class _Weather(BaseModel):
     city: str
     days: int
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -256,6 +251,8 @@ def test_responses_tool_calls_and_background(oai, fake):
     assert check(oai.responses.with_raw_response.cancel(queued.id), Response).status == "cancelled"
     done = oai.responses.create(model="gpt-4.1", input="later", background=True)
     assert oai.responses.retrieve(done.id).status == "completed"
+    replayed = [e.type for e in oai.responses.retrieve(done.id, stream=True, starting_after=7)]
+    assert replayed == ["response.output_item.done", "response.completed"]
 
 
 def test_responses_stream_events_in_the_api_order(ours, fake):
@@ -506,5 +503,60 @@ def test_assistants_threads_and_messages(oai):
     assert [m.content[0].text.value for m in listed.data] == ["hi", "more"]
     assert check(beta.threads.messages.with_raw_response.retrieve(message.id, thread_id=thread.id), Message)
     assert check(beta.threads.with_raw_response.retrieve(thread.id), Thread).id == thread.id
+    listed = oai.get("/threads", cast_to=object, options={"headers": {"OpenAI-Beta": "assistants=v2"}})
+    assert [t["id"] for t in listed["data"]] == [thread.id]  # the original's threads(), outside the reference
     assert check(beta.threads.with_raw_response.delete(thread.id), ThreadDeleted).deleted
     assert check(beta.assistants.with_raw_response.delete(assistant.id), AssistantDeleted).deleted
+
+
+# -- the oracle itself ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "answer", "missing"),
+    [
+        (
+            "POST /files",
+            {
+                "id": "file-1",
+                "object": "file",
+                "bytes": 1,
+                "created_at": 1,
+                "filename": "a",
+                "purpose": "batch",
+            },
+            "'status' is a required property",
+        ),
+        (
+            "POST /moderations",
+            {
+                "id": "modr-1",
+                "model": "omni-moderation-latest",
+                "results": [
+                    {
+                        "flagged": False,
+                        "categories": {"violence": False},
+                        "category_scores": {"violence": 0.1},
+                        "category_applied_input_types": {"violence": []},
+                    }
+                ],
+            },
+            "'harassment' is a required property",
+        ),
+    ],
+)
+def test_the_oracle_refuses_what_the_old_fake_sent(key, answer, missing):
+    with pytest.raises(AssertionError, match=missing):
+        spec_check(key, answer)
+
+
+def test_the_oracle_refuses_a_response_without_its_required_fields(oai):
+    answer = oai.responses.with_raw_response.create(model="gpt-4.1", input="x").http_response.json()
+    for field in ("parallel_tool_calls", "tool_choice", "usage"):
+        broken = {k: v for k, v in answer.items() if k != field}
+        if field == "usage":
+            broken["usage"] = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+        with pytest.raises(
+            AssertionError, match=r"'(parallel_tool_calls|tool_choice|input_tokens_details)' is"
+        ):
+            spec_check("POST /responses", broken)

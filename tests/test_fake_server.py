@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-import json
-import os
 import re
+import select
 import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import pytest
+from fake_oracle import send
 
 import openai_bindings
 from openai_bindings.testing import FakeOpenAIServer
@@ -22,20 +21,6 @@ from openai_bindings.testing.fake import RateLimit, serve
 from openai_bindings.testing.fake.ratelimit import Limiter, duration
 
 MSGS = [{"role": "user", "content": "Hello"}]
-
-
-def send(
-    url: str, method: str = "GET", body: Any = None, headers: Optional[Dict[str, str]] = None
-) -> Tuple[int, Dict[str, str], bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
-    except urllib.error.HTTPError as failure:
-        return failure.code, {k.lower(): v for k, v in failure.headers.items()}, failure.read()
 
 
 # -- rate limits --------------------------------------------------------------------------------
@@ -52,7 +37,7 @@ def test_rate_limit_headers_then_a_429_with_retry_after():
         assert send(url, "POST", {"messages": MSGS})[1]["x-ratelimit-remaining-requests"] == "0"
         status, headers, body = send(url, "POST", {"model": "gpt-4.1", "messages": MSGS})
     assert status == 429 and int(headers["retry-after"]) >= 1 and int(headers["retry-after-ms"]) > 1000
-    error = json.loads(body)["error"]
+    error = body["error"]
     assert (error["type"], error["code"]) == ("requests", "rate_limit_exceeded")
     assert error["message"].startswith(
         "Rate limit reached for gpt-4.1 in organization org-fake on requests per min (RPM): Limit 2, Used 2, "
@@ -119,7 +104,12 @@ def test_max_in_flight_counts_concurrent_requests():
             worker.start()
         for worker in workers:
             worker.join(15)
-        assert server.max_in_flight == 4 and server.in_flight == 0
+        assert server.max_in_flight == 4
+        for _ in range(500):  # the last answer is sent just before its handler counts itself out
+            if server.in_flight == 0:
+                break
+            threading.Event().wait(0.01)
+        assert server.in_flight == 0
         server.route("GET", "/v1/models", server.default)
         send(server.base_url + "/models")
         assert server.max_in_flight == 4
@@ -158,12 +148,6 @@ def test_no_cors_headers_unless_asked(fake):
     assert status == 404 and "access-control-allow-origin" not in headers
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
 # -- serve() and the command line ---------------------------------------------------------------
 
 
@@ -179,55 +163,44 @@ def test_serve_prints_the_url_and_stops_when_asked():
         stop.wait(0.05)
     url = out.getvalue().splitlines()[0]
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-    assert json.loads(send(url + "/models")[2])["data"][0]["id"] == "m1"
+    assert send(url + "/models")[2]["data"][0]["id"] == "m1"
     stop.set()
     worker.join(10)
     assert done == [0]
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
-def test_fake_server_command(how):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "openai_bindings",
-        "fake-server",
-        "--cors",
-        "--model",
-        "m1",
-        "--model",
-        "m2",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+@contextlib.contextmanager
+def fake_server_command(*options: str) -> Iterator[Tuple[subprocess.Popen, str]]:
+    """``openai-bindings fake-server`` in a subprocess, and its first line; killed if left running."""
+    command = [sys.executable, "-m", "openai_bindings", "fake-server", *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        status, headers, body = send(url + "/models", headers={"Origin": "http://page"})
-        assert [m["id"] for m in json.loads(body)["data"]] == ["m1", "m2"]
-        assert headers["access-control-allow-origin"] == "http://page"
-        process.send_signal(how)
-        assert process.wait(timeout=20) == 0
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "fake-server printed nothing in 30 s"
+        yield process, process.stdout.readline().strip()
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait(10)
+        process.wait(10)
         process.stdout.close()
         process.stderr.close()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_fake_server_command(how):
+    with fake_server_command("--cors", "--model", "m1", "--model", "m2") as (process, url):
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        status, headers, body = send(url + "/models", headers={"Origin": "http://page"})
+        assert [m["id"] for m in body["data"]] == ["m1", "m2"]
+        assert headers["access-control-allow-origin"] == "http://page"
+        process.send_signal(how)
+        assert process.wait(timeout=20) == 0
 
 
 def test_fake_server_command_takes_a_port():
     with FakeOpenAIServer() as probe:  # a port that was free a moment ago
         port = probe.port
-    command = [sys.executable, "-m", "openai_bindings", "fake-server", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == f"http://127.0.0.1:{port}/v1"
+    with fake_server_command("--port", str(port)) as (process, url):
+        assert url == f"http://127.0.0.1:{port}/v1"
         process.terminate()
         assert process.wait(timeout=20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        process.stdout.close()
-        process.stderr.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now, remove
 
 if TYPE_CHECKING:
     from .core import FakeOpenAIServer
@@ -37,10 +37,7 @@ def create_assistant(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def _assistant(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["assistant_id"]
-    if ident not in fake.assistants:
-        raise not_found(f"No assistant found with id '{ident}'.")
-    return fake.assistants[ident]
+    return find(fake.assistants, call.args["assistant_id"], "No assistant found with id '{id}'.")
 
 
 def list_assistants(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -52,19 +49,14 @@ def retrieve_assistant(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def delete_assistant(fake: FakeOpenAIServer, call: Call) -> Action:
-    ident = _assistant(fake, call)["id"]
-    del fake.assistants[ident]
-    return Reply(body={"id": ident, "object": "assistant.deleted", "deleted": True})
+    return remove("assistant.deleted", _assistant(fake, call)["id"], fake.assistants)
 
 
 # -- threads and messages ------------------------------------------------------------------------
 
 
 def _thread(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["thread_id"]
-    if ident not in fake.threads:
-        raise not_found(f"No thread found with id '{ident}'.")
-    return fake.threads[ident]
+    return find(fake.threads, call.args["thread_id"], "No thread found with id '{id}'.")
 
 
 def _message(fake: FakeOpenAIServer, thread_id: str, given: Any) -> Dict[str, Any]:
@@ -131,10 +123,7 @@ def retrieve_thread(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def delete_thread(fake: FakeOpenAIServer, call: Call) -> Action:
-    ident = _thread(fake, call)["id"]
-    del fake.threads[ident]
-    fake.thread_messages.pop(ident, None)
-    return Reply(body={"id": ident, "object": "thread.deleted", "deleted": True})
+    return remove("thread.deleted", _thread(fake, call)["id"], fake.threads, fake.thread_messages)
 
 
 def create_message(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -152,11 +141,8 @@ def list_messages(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def retrieve_message(fake: FakeOpenAIServer, call: Call) -> Action:
-    ident = _thread(fake, call)["id"]
-    for message in fake.thread_messages.get(ident, []):
-        if message["id"] == call.args["message_id"]:
-            return Reply(body=message)
-    raise not_found(f"No message found with id '{call.args['message_id']}'.")
+    messages = {m["id"]: m for m in fake.thread_messages.get(_thread(fake, call)["id"], [])}
+    return Reply(body=find(messages, call.args["message_id"], "No message found with id '{id}'."))
 
 
 ROUTES = {

@@ -31,6 +31,17 @@ SAMPLE_RATE = 24000
 SECONDS_PER_WORD = 0.4
 
 
+def _bad_format(fmt: Any) -> Refused:
+    return Refused(
+        error(
+            400,
+            f"Invalid value for 'response_format': {fmt!r}.",
+            param="response_format",
+            code="invalid_value",
+        )
+    )
+
+
 def _wav(samples: int) -> bytes:
     """A real 16-bit mono WAV file of silence."""
     data = b"\x00\x00" * samples
@@ -73,14 +84,7 @@ def speech(fake: FakeOpenAIServer, call: Call) -> Action:
     call.require("voice")
     fmt = body.get("response_format") or "mp3"
     if fmt not in SPEECH_TYPES:
-        raise Refused(
-            error(
-                400,
-                f"Invalid value for 'response_format': {fmt!r}.",
-                param="response_format",
-                code="invalid_value",
-            )
-        )
+        raise _bad_format(fmt)
     audio = speech_bytes(str(text), fmt)
     size = 4096
     pieces = [audio[i : i + size] for i in range(0, len(audio), size)] or [b""]
@@ -177,14 +181,7 @@ def _formatted(call: Call, text: str, task: str) -> Reply:
             ]
         return Reply(body=answer)
     if fmt != "json":
-        raise Refused(
-            error(
-                400,
-                f"Invalid value for 'response_format': {fmt!r}.",
-                param="response_format",
-                code="invalid_value",
-            )
-        )
+        raise _bad_format(fmt)
     tokens = count_tokens(text)
     usage = {"type": "tokens", "input_tokens": tokens, "output_tokens": tokens, "total_tokens": 2 * tokens}
     return Reply(body={"text": text, "usage": usage})

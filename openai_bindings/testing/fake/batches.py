@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now
 from .files import get as get_file
 from .files import store_file
 
@@ -282,11 +282,7 @@ def advance(fake: FakeOpenAIServer, batch: Dict[str, Any]) -> None:
 
 
 def _get(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["batch_id"]
-    batch = fake.batches.get(ident)
-    if batch is None:
-        raise not_found(f"No batch found with id '{ident}'.")
-    return batch
+    return find(fake.batches, call.args["batch_id"], "No batch found with id '{id}'.")
 
 
 def retrieve(fake: FakeOpenAIServer, call: Call) -> Action:

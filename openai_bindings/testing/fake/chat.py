@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now, sse
+from .common import Call, Refused, error, find, listing, now, remove, sse
 from .script import Text, Tools, count_tokens, last_user_text, structured_fallback, words
 
 if TYPE_CHECKING:
@@ -170,11 +170,9 @@ def _stored_messages(ident: str, messages: List[Any]) -> List[Dict[str, Any]]:
 
 
 def _stored(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["completion_id"]
-    completion = fake.chat_completions.get(ident)
-    if completion is None:
-        raise not_found(f"Chat completion with id '{ident}' not found.")
-    return completion
+    return find(
+        fake.chat_completions, call.args["completion_id"], "Chat completion with id '{id}' not found."
+    )
 
 
 def list_completions(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -203,9 +201,7 @@ def update(fake: FakeOpenAIServer, call: Call) -> Action:
 
 def delete(fake: FakeOpenAIServer, call: Call) -> Action:
     ident = _stored(fake, call)["id"]
-    del fake.chat_completions[ident]
-    fake.chat_messages.pop(ident, None)
-    return Reply(body={"object": "chat.completion.deleted", "id": ident, "deleted": True})
+    return remove("chat.completion.deleted", ident, fake.chat_completions, fake.chat_messages)
 
 
 def messages(fake: FakeOpenAIServer, call: Call) -> Action:

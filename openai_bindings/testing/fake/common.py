@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from ..server import RecordedRequest, Reply
 
@@ -19,14 +19,18 @@ __all__ = [
     "Call",
     "FilePart",
     "Refused",
+    "deleted",
     "error",
+    "find",
     "listing",
-    "not_found",
     "now",
     "parse_form",
     "parse_query",
+    "remove",
     "sse",
 ]
+
+T = TypeVar("T")
 
 #: What the real API says when a JSON body does not parse.
 BAD_JSON = (
@@ -64,8 +68,25 @@ class Refused(Exception):
         self.reply = reply
 
 
-def not_found(message: str) -> Refused:
-    return Refused(error(404, message))
+def find(store: Mapping[str, T], ident: str, message: str) -> T:
+    """``store[ident]``, else the API's 404 with ``message`` (``{id}`` in it names the id)."""
+    found = store.get(ident)
+    if found is None:
+        raise Refused(error(404, message.format(id=ident)))
+    return found
+
+
+def deleted(ident: str, kind: str) -> Reply:
+    """The API's answer to a delete: ``{"id", "object": kind, "deleted": true}``."""
+    return Reply(body={"id": ident, "object": kind, "deleted": True})
+
+
+def remove(kind: str, ident: str, store: Dict[str, Any], *children: Dict[str, Any]) -> Reply:
+    """Delete ``ident`` from ``store`` and what hangs from it in ``children``; answer as the API does."""
+    del store[ident]
+    for child in children:
+        child.pop(ident, None)
+    return deleted(ident, kind)
 
 
 def sse(*events: Any, done: bool = True) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now, remove
 from .responses import input_items
 
 if TYPE_CHECKING:
@@ -50,11 +50,7 @@ def _items(fake: FakeOpenAIServer, call: Call, required: bool) -> List[Dict[str,
 
 
 def _get(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["conversation_id"]
-    conversation = fake.conversations.get(ident)
-    if conversation is None:
-        raise not_found(f"Conversation with id '{ident}' not found.")
-    return conversation
+    return find(fake.conversations, call.args["conversation_id"], "Conversation with id '{id}' not found.")
 
 
 def create(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -83,9 +79,7 @@ def update(fake: FakeOpenAIServer, call: Call) -> Action:
 
 def delete(fake: FakeOpenAIServer, call: Call) -> Action:
     ident = _get(fake, call)["id"]
-    del fake.conversations[ident]
-    fake.conversation_items.pop(ident, None)
-    return Reply(body={"id": ident, "object": "conversation.deleted", "deleted": True})
+    return remove("conversation.deleted", ident, fake.conversations, fake.conversation_items)
 
 
 def list_items(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -109,12 +103,8 @@ def add_items(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def _item(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = _get(fake, call)["id"]
-    wanted = call.args["item_id"]
-    for item in fake.conversation_items.get(ident, []):
-        if item.get("id") == wanted:
-            return item
-    raise not_found(f"Item with id '{wanted}' not found.")
+    items = {str(item.get("id")): item for item in fake.conversation_items.get(_get(fake, call)["id"], [])}
+    return find(items, call.args["item_id"], "Item with id '{id}' not found.")
 
 
 def retrieve_item(fake: FakeOpenAIServer, call: Call) -> Action:

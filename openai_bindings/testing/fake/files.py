@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now, remove
 
 if TYPE_CHECKING:
     from .core import FakeOpenAIServer
@@ -78,10 +78,7 @@ def upload(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def get(fake: FakeOpenAIServer, ident: str) -> Dict[str, Any]:
-    found = fake.files.get(ident)
-    if found is None:
-        raise not_found(f"No such File object: {ident}")
-    return found
+    return find(fake.files, ident, "No such File object: {id}")
 
 
 def list_files(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -100,10 +97,7 @@ def content(fake: FakeOpenAIServer, call: Call) -> Action:
 
 
 def delete(fake: FakeOpenAIServer, call: Call) -> Action:
-    ident = get(fake, call.args["file_id"])["id"]
-    del fake.files[ident]
-    fake.file_contents.pop(ident, None)
-    return Reply(body={"id": ident, "object": "file", "deleted": True})
+    return remove("file", get(fake, call.args["file_id"])["id"], fake.files, fake.file_contents)
 
 
 ROUTES = {

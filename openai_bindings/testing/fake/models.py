@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict
 
 from ..server import Action, Reply
-from .common import Call, Refused, error
+from .common import Call, Refused, deleted, error
 
 if TYPE_CHECKING:
     from .core import FakeOpenAIServer
@@ -35,7 +35,7 @@ def delete(fake: FakeOpenAIServer, call: Call) -> Action:
     if name not in fake.models:
         raise unknown_model(name)
     fake.models.remove(name)
-    return Reply(body={"id": name, "object": "model", "deleted": True})
+    return deleted(name, "model")
 
 
 ROUTES = {

@@ -12,7 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now, remove
 from .images import PNG_1X1
 from .script import Text, Tools, count_tokens, last_user_text, structured_fallback, words
 
@@ -130,8 +130,8 @@ def _checks(fake: FakeOpenAIServer, body: Dict[str, Any]) -> None:
                 param="conversation",
             )
         )
-    if conversation and conversation not in fake.conversations:
-        raise not_found(f"Conversation with id '{conversation}' not found.")
+    if conversation:
+        find(fake.conversations, conversation, "Conversation with id '{id}' not found.")
 
 
 # -- create ----------------------------------------------------------------------------------
@@ -324,11 +324,7 @@ def stream_events(response: Dict[str, Any]) -> Iterator[Tuple[str, Dict[str, Any
 
 
 def _stored(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["response_id"]
-    response = fake.responses.get(ident)
-    if response is None:
-        raise not_found(f"Response with id '{ident}' not found.")
-    return response
+    return find(fake.responses, call.args["response_id"], "Response with id '{id}' not found.")
 
 
 def retrieve(fake: FakeOpenAIServer, call: Call) -> Action:
@@ -348,10 +344,7 @@ def retrieve(fake: FakeOpenAIServer, call: Call) -> Action:
 
 def delete(fake: FakeOpenAIServer, call: Call) -> Action:
     ident = _stored(fake, call)["id"]
-    del fake.responses[ident]
-    fake.response_inputs.pop(ident, None)
-    fake.response_pending.pop(ident, None)
-    return Reply(body={"id": ident, "object": "response", "deleted": True})
+    return remove("response", ident, fake.responses, fake.response_inputs, fake.response_pending)
 
 
 def cancel(fake: FakeOpenAIServer, call: Call) -> Action:

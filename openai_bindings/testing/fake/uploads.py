@@ -6,7 +6,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Dict
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, not_found, now
+from .common import Call, Refused, error, find, now
 from .files import check_purpose, expiry, store_file
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ def create(fake: FakeOpenAIServer, call: Call) -> Action:
 
 def _pending(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
     ident = call.args["upload_id"]
-    upload = fake.uploads.get(ident)
-    if upload is None:
-        raise not_found(f"Upload with id '{ident}' not found.")
+    upload = find(fake.uploads, ident, "Upload with id '{id}' not found.")
     if upload["status"] != "pending":
         raise Refused(
             error(400, f"Upload {ident} is already {upload['status']}; no more changes are possible.")

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..server import Action, Reply
-from .common import Call, Refused, error, listing, not_found, now
+from .common import Call, Refused, error, find, listing, now, remove
 from .files import get as get_file
 
 if TYPE_CHECKING:
@@ -20,11 +20,7 @@ STATIC_CHUNKING = {"type": "static", "static": {"max_chunk_size_tokens": 800, "c
 
 
 def _get(fake: FakeOpenAIServer, call: Call) -> Dict[str, Any]:
-    ident = call.args["vector_store_id"]
-    store = fake.vector_stores.get(ident)
-    if store is None:
-        raise not_found(f"No vector store found with id '{ident}'.")
-    return store
+    return find(fake.vector_stores, call.args["vector_store_id"], "No vector store found with id '{id}'.")
 
 
 def _attach(fake: FakeOpenAIServer, store: Dict[str, Any], file_id: Any, call: Call) -> Dict[str, Any]:
@@ -97,9 +93,7 @@ def retrieve(fake: FakeOpenAIServer, call: Call) -> Action:
 
 def delete(fake: FakeOpenAIServer, call: Call) -> Action:
     ident = _get(fake, call)["id"]
-    del fake.vector_stores[ident]
-    fake.vector_store_files.pop(ident, None)
-    return Reply(body={"id": ident, "object": "vector_store.deleted", "deleted": True})
+    return remove("vector_store.deleted", ident, fake.vector_stores, fake.vector_store_files)
 
 
 def add_file(fake: FakeOpenAIServer, call: Call) -> Action:
