@@ -19,10 +19,12 @@ from .client import AsyncOpenAI, OpenAI, new
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -53,6 +55,7 @@ _log_from_environment()
 
 if TYPE_CHECKING:
     from .parts import audio_part, file_part, image_part, input_file, input_image
+    from .structured import json_schema
 
 # Loaded on first use, so that importing the package stays as light as before.
 _LAZY = {
@@ -61,6 +64,7 @@ _LAZY = {
     "image_part": "parts",
     "input_file": "parts",
     "input_image": "parts",
+    "json_schema": "structured",
 }
 
 
@@ -78,6 +82,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIResult",
     "APIStatusError",
     "APITimeoutError",
@@ -86,6 +91,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "Headers",
     "InternalServerError",
@@ -112,5 +118,6 @@ __all__ = [
     "image_part",
     "input_file",
     "input_image",
+    "json_schema",
     "new",
 ]

@@ -14,7 +14,7 @@ are not listed: they are part of the path. A type is "string", "number",
 "integer", "boolean", "array", "object", "null", or a "|"-joined union of those
 in that order; "any" when the spec says nothing about it.
 
-Only the standard library is used, so the script runs anywhere the package does.
+It needs only the standard library and this repository's package.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ import json
 import os
 import sys
 from typing import Any, Dict, Iterable, List, Mapping, Set
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # this checkout's package
+from openai_bindings.structured import json_type_of  # noqa: E402  (needs ROOT on the path)
 
 #: Every endpoint of DESIGN.md's lists (both rounds), as the spec names it.
 ENDPOINTS: List[str] = [
@@ -170,26 +174,12 @@ class Spec:
             values = list(schema.get("enum", ()))
             if "const" in schema:
                 values.append(schema["const"])
-            found.update(_json_type(value) for value in values)
+            found.update(json_type_of(value) or "any" for value in values)
         if not found and "properties" in schema:
             found.add("object")
         if found and schema.get("nullable"):
             found.add("null")
         return found
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def type_name(types: Iterable[str]) -> str:
@@ -244,7 +234,7 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--source", default=None, help="where the document came from, for the header")
     parser.add_argument(
         "--output",
-        default=os.path.join(os.path.dirname(__file__), "..", "openai_bindings", "_params.py"),
+        default=os.path.join(ROOT, "openai_bindings", "_params.py"),
     )
     args = parser.parse_args(argv)
     with open(args.spec, encoding="utf-8") as handle:
