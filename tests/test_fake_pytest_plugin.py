@@ -34,8 +34,3 @@ def test_async_fixture_works_and_closes_its_client(pytester):
         "error::pytest.PytestUnraisableExceptionWarning",
     )
     result.assert_outcomes(passed=2)
-
-
-def test_async_fixture_is_listed(pytester):
-    result = pytester.runpytest_subprocess("--fixtures")
-    result.stdout.fnmatch_lines(["*openai_async_client*"])
