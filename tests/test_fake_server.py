@@ -115,6 +115,31 @@ def test_max_in_flight_counts_concurrent_requests():
         assert server.max_in_flight == 4
 
 
+def test_concurrent_clients_see_consistent_stores(fake):
+    client = openai_bindings.OpenAI(
+        base_url=fake.base_url, api_key="sk-test", max_retries=0, transport="stdlib"
+    )
+    failures: List[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(15):
+                client.create_chat_completion(MSGS, store=True, metadata={"worker": str(worker)})
+                listed = client.chat_completions(metadata={"worker": str(worker)}, limit=100).body["data"]
+                assert len(listed) == n + 1
+        except BaseException as error:  # reported below, with the worker's traceback
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    client.close()
+    assert not failures, failures[0]
+    assert len(fake.chat_completions) == 90
+
+
 # -- CORS ---------------------------------------------------------------------------------------
 
 

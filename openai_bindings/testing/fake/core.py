@@ -80,6 +80,7 @@ class FakeOpenAIServer(LocalServer):
         self.script = Script()
         self._counter = 0
         self._ids = threading.Lock()
+        self._state = threading.RLock()  # re-entrant: a batch runs its lines through default()
         self._delay = 0.0
         # What the API keeps, by id, oldest first.
         self.responses: Dict[str, Dict[str, Any]] = {}
@@ -205,11 +206,16 @@ class FakeOpenAIServer(LocalServer):
         return action
 
     def default(self, request: RecordedRequest) -> Action:
-        """The route table, behind the checks the API makes before any endpoint runs."""
-        try:
-            return self.dispatch(request)
-        except Refused as refused:
-            return refused.reply
+        """The route table, behind the checks the API makes before any endpoint runs.
+
+        Handlers run one at a time (the stores stay consistent under concurrent
+        clients); answers are still sent, delayed and streamed concurrently.
+        """
+        with self._state:
+            try:
+                return self.dispatch(request)
+            except Refused as refused:
+                return refused.reply
 
     def dispatch(self, request: RecordedRequest) -> Action:
         found = routes.match(request.method, request.path[3:]) if request.path.startswith("/v1/") else None
