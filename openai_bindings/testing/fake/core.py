@@ -240,13 +240,10 @@ class FakeOpenAIServer(LocalServer):
                     code="invalid_beta",
                 )
             )
-        if self.check_params:
+        if self.check_params and call.request.method == "POST":  # bodies; query strings are let be
             known = known_params(call.key)
             if known is not None:
-                given = (
-                    call.query if call.request.method in ("GET", "DELETE") else {**call.body, **call.files}
-                )
-                for name in given:
+                for name in {**call.body, **call.files}:
                     if base_name(name) not in known:
                         raise Refused(_unknown_parameter(call.key, base_name(name)))
         model = call.body.get("model")
