@@ -16,8 +16,8 @@ import pytest
 from fake_oracle import send
 
 import openai_bindings
-from openai_bindings.testing import FakeOpenAIServer
-from openai_bindings.testing.fake import RateLimit, serve
+from openai_bindings.testing import FakeOpenAIServer, RateLimit
+from openai_bindings.testing.fake import serve
 from openai_bindings.testing.fake.ratelimit import Limiter, duration
 
 MSGS = [{"role": "user", "content": "Hello"}]
