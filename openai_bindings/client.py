@@ -189,7 +189,7 @@ class BaseClient(AllEndpoints):
 
     def _make_stream(self, outcome: Streaming) -> Any:
         cls = AsyncStream if self.is_async else Stream
-        stream = cls(
+        stream: Any = cls(
             outcome.response,
             outcome.state,
             outcome.callback,
