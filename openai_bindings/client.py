@@ -22,6 +22,7 @@ from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_p
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
+from .background import Background
 from .errors import OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -313,8 +314,11 @@ else:
 _Client = TypeVar("_Client", bound=BaseClient)
 
 
-class OpenAI(_SyncCalls):
-    """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
+class OpenAI(_SyncCalls, Background):
+    """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
+
+    ``submit(...)`` runs a call in the background for hosts with their own event loop.
+    """
 
     is_async = False
 
@@ -330,6 +334,7 @@ class OpenAI(_SyncCalls):
         if self.closed:
             return
         self.closed = True
+        self._shutdown_background()
         for pending in self._close_streams():
             _discard(pending)
         close = getattr(self.transport, "close", None)
