@@ -78,13 +78,25 @@ def test_a_plan_of_several_requests_gives_what_its_own_annotation_says(
         """Run the jobs, wait for them all."""
         return self._drive(iter(jobs))
 
+    def watch_jobs(self: Any, job_id: str) -> Any:
+        """Wait for a job run elsewhere (through this client's driver: the table says so)."""
+        return _elsewhere(self, job_id)
+
+    generator = load_generator()
     monkeypatch.setattr(BaseClient, "run_jobs", run_jobs, raising=False)
-    text = load_generator().render()
+    monkeypatch.setattr(BaseClient, "watch_jobs", watch_jobs, raising=False)
+    monkeypatch.setitem(generator.RESULT_TYPES, "watch_jobs", generator.Result(call=True, returns="bool"))
+    text = generator.render()
     for flavour in ("def", "async def"):  # a coroutine on the async client, and no options added
         declared = (
             f"    {flavour} run_jobs(self, jobs: List[str], *, poll_interval: float = ...) -> Dict[str, Any]:"
         )
         assert declared in text
+        assert f"    {flavour} watch_jobs(self, job_id: str) -> bool:" in text
+
+
+def _elsewhere(client: Any, job_id: str) -> Any:
+    return client._drive(iter([job_id]))
 
 
 def test_a_new_streaming_endpoint_needs_its_event_type(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,11 @@ clients: it returns an APIResult (a Stream with ``stream=True``) on ``OpenAI``, 
 the same call is a coroutine on ``AsyncOpenAI``. At run time each method is typed
 ``(**params: Any) -> Any``. This script reads those definitions (signatures and
 docstrings, through ``inspect``; whether a method is a call and whether it streams,
-through its source) and writes a stub that declares, for type checkers only:
+through its source). A call is a public method that returns what the client runs
+(``return self._json/_query/_form/_run/_drive(...)``): every method of an endpoint
+group, ``BaseClient.request``, and any such method of BaseClient's other mixins (one
+that runs its plan from another module says so in RESULT_TYPES: ``call=True``). It
+writes a stub that declares, for type checkers only:
 
 - ``SyncClient`` and ``AsyncClient``, subclasses of ``BaseClient`` that
   ``OpenAI`` / ``AsyncOpenAI`` derive from while type checking (see client.py);
@@ -53,6 +57,11 @@ class Result:
     body: Optional[str] = None  # the body's type (None: Any)
     events: Optional[str] = None  # the event type, for the calls that stream
     format: Optional[str] = None  # the structured-output option it takes ("response_format"...)
+    #: For a method that runs a plan through the client's driver from elsewhere (``return
+    #: run_batch(self, ...)``), which its source does not show: it is a call all the same, and
+    #: gives ``returns`` (by default its own return annotation).
+    call: bool = False
+    returns: Optional[str] = None
 
 
 #: Result types by method (names from openai_bindings.types, or builtins). A call not listed gives
@@ -160,7 +169,7 @@ class Call:
     """One call of the clients, as read from its definition."""
 
     name: str
-    group: str  # the module that defines it
+    group: str  # the file that defines it, in the package
     signature: inspect.Signature
     doc: str
     streams: bool
@@ -222,7 +231,7 @@ def _streams(node: ast.FunctionDef) -> bool:
 
 
 def read_calls() -> List[Call]:
-    """Every call of the clients, in the order the endpoint groups (then BaseClient) define them."""
+    """Every call of the clients: the endpoint groups', then BaseClient's and its other mixins'."""
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     from openai_bindings.api import AllEndpoints
@@ -234,15 +243,21 @@ def read_calls() -> List[Call]:
         for cls in AllEndpoints.__mro__
         if issubclass(cls, Endpoints) and cls not in (AllEndpoints, Endpoints)
     ]
+    others = [
+        cls
+        for cls in BaseClient.__mro__
+        if cls.__module__.startswith("openai_bindings.") and cls not in (*groups, AllEndpoints, Endpoints)
+    ]
     calls: List[Call] = []
     seen = set()
-    for cls in [*groups, BaseClient]:
-        in_api = cls is not BaseClient
+    for cls in [*groups, *others]:
+        in_api = cls in groups
         for name, function in vars(cls).items():
             if name.startswith("_") or not inspect.isfunction(function) or name in seen:
                 continue
             node = _source_tree(function)
-            runners = _runners(node)
+            result = RESULT_TYPES.get(name, Result())
+            runners = _runners(node) or ({"_drive"} if result.call else None)
             if runners is None:
                 if in_api:
                     raise GenerationError(
@@ -253,7 +268,6 @@ def read_calls() -> List[Call]:
                 continue  # a plain method of BaseClient (sessions, paginate): typed where it is defined
             seen.add(name)
             streams = _streams(node)
-            result = RESULT_TYPES.get(name, Result())
             if streams and result.events is None:
                 raise GenerationError(
                     f"{name} streams: give its event type in RESULT_TYPES of tools/gen_typing.py, "
@@ -262,14 +276,16 @@ def read_calls() -> List[Call]:
             if result.events is not None and not streams:
                 raise GenerationError(f"{name} does not stream: drop the event type RESULT_TYPES gives it")
             signature = inspect.signature(function)
-            if result.body is not None or runners != {"_drive"}:
+            if result.returns is not None:
+                returns = result.returns
+            elif result.body is not None or runners != {"_drive"}:
                 returns = f"APIResult[{result.body or 'Any'}]"
             else:  # a plan of several requests: it says itself what it gives
                 returns = _annotation_text(signature.return_annotation, signature)
             calls.append(
                 Call(
                     name,
-                    cls.__module__.rsplit(".", 1)[-1] if in_api else "client",
+                    cls.__module__.split(".", 1)[1].replace(".", "/") + ".py",
                     signature,
                     inspect.getdoc(function) or "",
                     streams,
@@ -394,8 +410,7 @@ def _client(name: str, doc: str, calls: List[Call], asynchronous: bool) -> str:
     for call in calls:
         if call.group != group:
             group = call.group
-            where = "client.py" if group == "client" else f"api/{group}.py"
-            parts.append(f"    # -- {where} " + "-" * (LINE_LENGTH - 13 - len(where)))
+            parts.append(f"    # -- {group} " + "-" * (LINE_LENGTH - 13 - len(group)))
         parts.extend(_declarations(call, asynchronous))
     return "\n".join(parts)
 
