@@ -22,6 +22,7 @@ from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_p
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
+from .batch import BatchJobs
 from .errors import OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -40,7 +41,7 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 
-class BaseClient(AllEndpoints):
+class BaseClient(AllEndpoints, BatchJobs):
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
