@@ -45,6 +45,7 @@ from typing import (
 
 from ._drive import Call, Sleep, Thread, run_async, run_sync
 from ._logging import logger
+from ._scale import DEFAULT_POLL_INTERVAL, MAX_BYTES, MAX_LINES
 from .errors import OpenAIError, status_error
 from .http import Headers
 from .progress import Progress, ProgressLike
@@ -57,17 +58,14 @@ __all__ = [
     "MAX_BYTES",
     "MAX_LINES",
     "BatchItemError",
-    "BatchJobs",
     "BatchResult",
     "BatchResults",
+    "batch_results",
+    "check_requests",
     "read_request",
+    "run_batch",
 ]
 
-#: The Batch API's per-batch limits: requests per input file, and the file's size.
-MAX_LINES = 50_000
-MAX_BYTES = 200 * 1024 * 1024
-#: Seconds between two looks at a batch (batches take minutes to hours).
-DEFAULT_POLL_INTERVAL = 30.0
 #: A batch in one of these states changes no more.
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 #: API paths (relative to the base URL) and the capability name each belongs to (for default models).
@@ -196,6 +194,14 @@ def api_path(url: str) -> str:
     return url[3:] if url.startswith("/v1/") else url
 
 
+def check_requests(requests: Any) -> None:
+    """A job's requests are an iterable of dicts, not one dict or a string."""
+    if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Iterable):
+        raise TypeError(
+            "requests must be an iterable (a list, a generator) of {'custom_id': str, 'body': {...}} dicts"
+        )
+
+
 def read_request(item: Any, index: int, seen: Set[str], default_url: str) -> Tuple[str, str, Dict[str, Any]]:
     """Check one request of a job; ``(custom_id, API path, body)``. ``seen`` collects the ids."""
     where = f"request #{index}"
@@ -257,10 +263,7 @@ def _write_inputs(
     max_bytes: int,
 ) -> List[_InputFile]:
     """Check every request and write the JSONL, split by the limits; raise before anything is sent."""
-    if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Iterable):
-        raise TypeError(
-            "requests must be an iterable (a list, a generator) of {'custom_id': str, 'body': {...}} dicts"
-        )
+    check_requests(requests)
     path = api_path(endpoint)
     capability = CAPABILITIES.get(path)
     key = f"POST {path}"
@@ -611,64 +614,40 @@ def _check_setting(name: str, value: Any, kind: Callable[[Any], Any]) -> Any:
     return kind(value)
 
 
-class BatchJobs:
-    """``run_batch`` and ``batch_results`` on both clients (awaitable on AsyncOpenAI)."""
+def run_batch(
+    client: Any,
+    requests: Iterable[Mapping[str, Any]],
+    *,
+    endpoint: str,
+    completion_window: str,
+    poll_interval: float,
+    progress: ProgressLike,
+    max_lines: int,
+    max_bytes: int,
+    **params: Any,
+) -> Any:
+    """``client.run_batch(...)``: see ``_scale.BatchJobs.run_batch``."""
+    if not isinstance(completion_window, str) or not completion_window:
+        raise ValueError(f"completion_window must be a string such as '24h', got {completion_window!r}")
+    endpoint = "/v1" + api_path(endpoint) if not endpoint.startswith("/v1/") else endpoint
+    poll = _check_setting("poll_interval", poll_interval, float)
+    lines = _check_setting("max_lines", max_lines, int)
+    size = _check_setting("max_bytes", max_bytes, int)
+    Progress("check", progress)  # a bad progress= fails now, not after the upload
+    job = _Job()
+    plan = _run_plan(client, requests, endpoint, completion_window, poll, progress, lines, size, params, job)
+    return _drive_job(client, plan, job)
 
-    is_async: bool
 
-    def run_batch(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        endpoint: str = "/v1/chat/completions",
-        completion_window: str = "24h",
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        progress: ProgressLike = None,
-        max_lines: int = MAX_LINES,
-        max_bytes: int = MAX_BYTES,
-        **params: Any,
-    ) -> Any:
-        """Run requests through the Batch API (half price, results within ``completion_window``).
-
-        ``requests``: ``{"custom_id": str, "body": {...}}`` dicts (``method``/``url`` are filled
-        in). Returns a ``BatchResults``: every custom_id, in order, with its answer or its error.
-        Over ``max_lines`` requests or ``max_bytes`` of JSONL, the job is split into several
-        batches. Other keywords go to ``create_batch`` (``metadata=``, per-call options).
-        Interrupted, the batches go on: ``batch_results(ids)`` resumes (the ids are in the
-        exception's notes, the INFO log and the progress line).
-        """
-        if not isinstance(completion_window, str) or not completion_window:
-            raise ValueError(f"completion_window must be a string such as '24h', got {completion_window!r}")
-        endpoint = "/v1" + api_path(endpoint) if not endpoint.startswith("/v1/") else endpoint
-        poll = _check_setting("poll_interval", poll_interval, float)
-        lines = _check_setting("max_lines", max_lines, int)
-        size = _check_setting("max_bytes", max_bytes, int)
-        Progress("check", progress)  # a bad progress= fails now, not after the upload
-        job = _Job()
-        client: Any = self
-        plan = _run_plan(
-            client, requests, endpoint, completion_window, poll, progress, lines, size, params, job
-        )
-        return _drive_job(client, plan, job)
-
-    def batch_results(
-        self,
-        batch_id: Union[str, Sequence[str]],
-        *,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        progress: ProgressLike = None,
-    ) -> Any:
-        """The ``BatchResults`` of batches already submitted (one id, or the ids of a split job).
-
-        Waits (polling) for any that is still running; the custom ids come from the batches'
-        input files, so a job submitted by a process that is gone is accounted for in full.
-        """
-        ids = [batch_id] if isinstance(batch_id, str) else list(batch_id)
-        if not ids or not all(isinstance(i, str) and i for i in ids):
-            raise ValueError(f"batch_results takes a batch id or a list of them, got {batch_id!r}")
-        poll = _check_setting("poll_interval", poll_interval, float)
-        Progress("check", progress)
-        job = _Job()
-        job.batch_ids = ids
-        client: Any = self
-        return _drive_job(client, _resume_plan(client, ids, poll, progress), job)
+def batch_results(
+    client: Any, batch_id: Union[str, Sequence[str]], *, poll_interval: float, progress: ProgressLike
+) -> Any:
+    """``client.batch_results(...)``: see ``_scale.BatchJobs.batch_results``."""
+    ids = [batch_id] if isinstance(batch_id, str) else list(batch_id)
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ValueError(f"batch_results takes a batch id or a list of them, got {batch_id!r}")
+    poll = _check_setting("poll_interval", poll_interval, float)
+    Progress("check", progress)
+    job = _Job()
+    job.batch_ids = ids
+    return _drive_job(client, _resume_plan(client, ids, poll, progress), job)

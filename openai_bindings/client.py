@@ -19,10 +19,10 @@ from typing import Any, Callable, Mapping, Optional, Union
 from ._boundary import Guard
 from ._drive import run_async, run_sync
 from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
+from ._scale import AsyncBulk, BatchJobs, SyncBulk
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
-from .batch import BatchJobs
 from .errors import OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -301,7 +301,7 @@ class BaseClient(AllEndpoints, BatchJobs):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient):
+class OpenAI(BaseClient, SyncBulk):
     """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
 
     is_async = False
@@ -339,7 +339,7 @@ class OpenAI(BaseClient):
         self.close()
 
 
-class AsyncOpenAI(BaseClient):
+class AsyncOpenAI(BaseClient, AsyncBulk):
     """The async client: the same methods, awaitable; ``async with AsyncOpenAI() as client:``."""
 
     is_async = True
