@@ -64,6 +64,7 @@ __all__ = [
     "check_requests",
     "read_request",
     "run_batch",
+    "submit_batches",
 ]
 
 #: A batch in one of these states changes no more.
@@ -608,6 +609,13 @@ def _drive_job(client: BaseClient, plan: Plan, job: _Job) -> Any:
         raise
 
 
+def _full_endpoint(endpoint: str, completion_window: str) -> str:
+    """The endpoint as a batch line names it (``/v1/...``), once the settings are checked."""
+    if not isinstance(completion_window, str) or not completion_window:
+        raise ValueError(f"completion_window must be a string such as '24h', got {completion_window!r}")
+    return "/v1" + api_path(endpoint)
+
+
 def _check_setting(name: str, value: Any, kind: Callable[[Any], Any]) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -627,9 +635,7 @@ def run_batch(
     **params: Any,
 ) -> Any:
     """``client.run_batch(...)``: see ``_scale.BatchJobs.run_batch``."""
-    if not isinstance(completion_window, str) or not completion_window:
-        raise ValueError(f"completion_window must be a string such as '24h', got {completion_window!r}")
-    endpoint = "/v1" + api_path(endpoint) if not endpoint.startswith("/v1/") else endpoint
+    endpoint = _full_endpoint(endpoint, completion_window)
     poll = _check_setting("poll_interval", poll_interval, float)
     lines = _check_setting("max_lines", max_lines, int)
     size = _check_setting("max_bytes", max_bytes, int)
@@ -637,6 +643,34 @@ def run_batch(
     job = _Job()
     plan = _run_plan(client, requests, endpoint, completion_window, poll, progress, lines, size, params, job)
     return _drive_job(client, plan, job)
+
+
+def submit_batches(
+    client: Any,
+    requests: Iterable[Mapping[str, Any]],
+    *,
+    endpoint: str = "/v1/chat/completions",
+    completion_window: str = "24h",
+    max_lines: int = MAX_LINES,
+    max_bytes: int = MAX_BYTES,
+    **params: Any,
+) -> Any:
+    """The first half of ``run_batch``: check, write, upload and create the batches, without waiting.
+
+    Returns the batch objects (awaitable on AsyncOpenAI); ``batch_results`` takes it from there.
+    """
+    endpoint = _full_endpoint(endpoint, completion_window)
+    lines = _check_setting("max_lines", max_lines, int)
+    size = _check_setting("max_bytes", max_bytes, int)
+    job = _Job()
+
+    def plan() -> Plan:
+        created = yield from _submit_plan(
+            client, requests, endpoint, completion_window, lines, size, params, job
+        )
+        return [batch for batch, _ in created]
+
+    return _drive_job(client, plan(), job)
 
 
 def batch_results(

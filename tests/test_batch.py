@@ -254,3 +254,68 @@ def test_inputs_are_written_as_a_stream_not_held_in_memory(tmp_path: Any) -> Non
         client.close()
     assert sum(os.path.getsize(f.path) for f in files) > 6_000_000 and len(files) == 3
     assert peak < 2_000_000, peak  # the custom ids and one line at a time, never the whole JSONL
+
+
+# -- the command line ---------------------------------------------------------------------------------
+
+
+def cli(*args: str, fake: BatchFake, input: Any = None) -> Any:
+    import shutil
+    import subprocess
+    import sys
+
+    beside = os.path.join(os.path.dirname(sys.executable), "openai-bindings")
+    command = beside if os.path.exists(beside) else shutil.which("openai-bindings")
+    if not command:
+        pytest.skip("the console script is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update({"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test"})
+    return subprocess.run([command, *args], input=input, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_submit_status_results(fake: BatchFake, tmp_path: Any) -> None:
+    source = tmp_path / "requests.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in chat(3)))
+    submitted = cli("batch", "submit", str(source), "--max-lines", "2", fake=fake)
+    assert submitted.returncode == 0, submitted.stderr
+    ids = submitted.stdout.split()
+    assert len(ids) == 2 and all(i.startswith("batch_") for i in ids)
+    assert f"batch results {' '.join(ids)}" in submitted.stderr
+    status = cli("batch", "status", *ids, fake=fake)
+    assert status.returncode == 0 and status.stdout.splitlines()[0].startswith(f"{ids[0]}\tin_progress\t")
+    out = tmp_path / "results.jsonl"
+    done = cli("batch", "results", *ids, "--out", str(out), "--poll-interval", "0.01", fake=fake)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["custom_id"] for line in lines] == ["q0", "q1", "q2"]
+    assert lines[2]["status"] == "completed" and lines[2]["body"]["choices"][0]["message"]["content"]
+    assert done.stderr.endswith(f"3 results: 3 completed -> {out}\n")
+
+
+def test_cli_submit_wait_from_stdin_with_the_batch_apis_own_lines(fake: BatchFake) -> None:
+    lines = [{**r, "method": "POST", "url": "/v1/embeddings", "body": {"input": "x"}} for r in chat(2)]
+    done = cli(
+        "batch",
+        "submit",
+        "-",
+        "--wait",
+        "--poll-interval",
+        "0.01",
+        "--progress",
+        fake=fake,
+        input="".join(json.dumps(line) + "\n" for line in lines),
+    )
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["custom_id"] for r in results] == ["q0", "q1"] and results[0]["body"]["data"]
+    assert "completed" in done.stderr.splitlines()[-2]  # the progress line, asked for off a terminal
+
+
+def test_cli_refuses_a_bad_file(fake: BatchFake, tmp_path: Any) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"custom_id": "a", "body": {}}\nnot json\n')
+    result = cli("batch", "submit", str(source), fake=fake)
+    assert result.returncode == 2 and "line 2: not JSON" in result.stderr
+    missing = cli("batch", "submit", str(tmp_path / "none.jsonl"), fake=fake)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert fake.requests == []
