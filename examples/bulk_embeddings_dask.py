@@ -52,9 +52,8 @@ def main():
             vectors.update(found)
             failed.extend(missed)
     dimensions = len(next(iter(vectors.values())))
-    print(
-        f"embedded {len(vectors)} of {len(DOCUMENTS)} documents on {len(shares)} Dask tasks ({dimensions} dimensions)"
-    )
+    done = f"embedded {len(vectors)} of {len(DOCUMENTS)} documents on {len(shares)} Dask tasks"
+    print(f"{done} ({dimensions} dimensions)")
     if failed:
         print(f"failed: {len(failed)} (run them again)")
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
     Iterable,
-    List,
     Mapping,
     Optional,
     Sequence,
-    Tuple,
     Union,
 )
 
@@ -27,9 +24,8 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "MAX_BYTES",
     "MAX_LINES",
-    "AsyncBulk",
     "BatchJobs",
-    "SyncBulk",
+    "Bulk",
 ]
 
 #: The Batch API's per-batch limits: requests per input file, and the file's size.
@@ -99,8 +95,10 @@ class BatchJobs:
         return batch_results(self, batch_id, poll_interval=poll_interval, progress=progress)
 
 
-class AsyncBulk:
-    """``bulk`` on AsyncOpenAI: an async iterator, in completion order."""
+class Bulk:
+    """``bulk`` on both clients: an async iterator on AsyncOpenAI, a list on OpenAI."""
+
+    is_async: bool
 
     def bulk(
         self,
@@ -111,51 +109,24 @@ class AsyncBulk:
         max_tokens_per_minute: Optional[float] = None,
         progress: ProgressLike = None,
         done: Optional[Iterable[str]] = None,
-    ) -> AsyncIterator[Tuple[str, Any]]:
-        """``async for custom_id, result in client.bulk(requests)``: each answer as it arrives.
+    ) -> Any:
+        """Many requests now, within the rate limits, each item answered exactly once.
 
-        ``requests``: ``{"custom_id": str, "body": {...}}`` dicts, with an optional ``"url"``
-        (``"/v1/embeddings"``...; chat completions by default). ``result`` is the ``APIResult``,
-        or the error that is the item's outcome once retries are spent: each item comes exactly
-        once, nothing is raised for one item. At most ``concurrency`` requests in flight, within
-        the requests/tokens per minute given and the server's ``x-ratelimit-*`` headers and
-        429s. ``done``: custom ids to skip (resuming a run). A list is checked whole before
-        anything is sent; a generator as it is read.
+        On AsyncOpenAI, ``async for custom_id, result in client.bulk(requests)`` yields each as it
+        arrives; on OpenAI, ``client.bulk(requests)`` returns the ``(custom_id, result)`` pairs as a
+        list in input order (each request run in one of ``concurrency`` worker threads; no asyncio
+        needed). ``requests``: ``{"custom_id": str, "body": {...}}`` dicts, with an optional
+        ``"url"`` (``"/v1/embeddings"``...; chat completions by default). ``result`` is the
+        ``APIResult``, or the error that is the item's outcome once retries are spent (nothing is
+        raised for one item). At most ``concurrency`` requests in flight, within the requests and
+        tokens per minute given (tokens estimated from each body, corrected by the usage that comes
+        back) and the server's ``x-ratelimit-*`` headers and 429s. ``done``: custom ids to skip
+        (resuming a run). A list is checked whole before anything is sent; a generator as read.
         """
-        from .bulk import async_bulk
+        from .bulk import async_bulk, sync_bulk
 
-        return async_bulk(
-            self,
-            requests,
-            concurrency=concurrency,
-            max_requests_per_minute=max_requests_per_minute,
-            max_tokens_per_minute=max_tokens_per_minute,
-            progress=progress,
-            done=done,
-        )
-
-
-class SyncBulk:
-    """``bulk`` on OpenAI: a list in input order (no asyncio needed by its user)."""
-
-    def bulk(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_requests_per_minute: Optional[float] = None,
-        max_tokens_per_minute: Optional[float] = None,
-        progress: ProgressLike = None,
-        done: Optional[Iterable[str]] = None,
-    ) -> List[Tuple[str, Any]]:
-        """Every ``(custom_id, result_or_error)`` pair, in the order the requests were given.
-
-        As ``AsyncOpenAI.bulk`` (same limits, retries and ``done=``), each request run in a
-        worker thread of this client (``concurrency`` of them).
-        """
-        from .bulk import sync_bulk
-
-        return sync_bulk(
+        run = async_bulk if self.is_async else sync_bulk
+        return run(
             self,
             requests,
             concurrency=concurrency,

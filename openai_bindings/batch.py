@@ -379,53 +379,28 @@ def _result_of(entry: Mapping[str, Any], batch_id: str) -> BatchResult:
 
 def _not_run(custom_id: str, batch: Mapping[str, Any], line: Optional[int]) -> BatchResult:
     """An item the batch's files say nothing about: why, from the batch's own status."""
-    state = batch.get("status")
+    state = str(batch.get("status"))
     ident = batch.get("id")
+    status, code = "not_run", "not_run"
+    reason = f"batch {ident} ended ({state}) without a result for this request"
     if state == "expired":
-        return BatchResult(
-            custom_id,
-            "expired",
-            error=BatchItemError(
-                f"batch {ident} expired (its completion window closed) before this request ran; "
-                "submit it again",
-                code="batch_expired",
-                batch_id=ident,
-            ),
-            batch_id=ident,
+        status, code = "expired", "batch_expired"
+        reason = (
+            f"batch {ident} expired (its completion window closed) before this request ran; submit it again"
         )
-    if state == "cancelled":
-        return BatchResult(
-            custom_id,
-            "cancelled",
-            error=BatchItemError(
-                f"batch {ident} was cancelled before this request ran", code="batch_cancelled", batch_id=ident
-            ),
-            batch_id=ident,
-        )
-    if state == "failed":
+    elif state == "cancelled":
+        status, code = "cancelled", "batch_cancelled"
+        reason = f"batch {ident} was cancelled before this request ran"
+    elif state == "failed":
         found = _batch_errors(batch)
         mine = [e for e in found if e.get("line") == line] or [e for e in found if e.get("line") is None]
         chosen = (mine or found or [{}])[0]
         where = f" (line {chosen['line']})" if chosen.get("line") else ""
-        message = chosen.get("message") or "no reason given"
-        return BatchResult(
-            custom_id,
-            "not_run",
-            error=BatchItemError(
-                f"batch {ident} failed validation, so nothing in it ran: {message}{where}",
-                code=chosen.get("code") or "batch_failed",
-                batch_id=ident,
-            ),
-            batch_id=ident,
-        )
-    return BatchResult(
-        custom_id,
-        "not_run",
-        error=BatchItemError(
-            f"batch {ident} ended ({state}) without a result for this request", code="not_run", batch_id=ident
-        ),
-        batch_id=ident,
-    )
+        code = chosen.get("code") or "batch_failed"
+        said = chosen.get("message") or "no reason given"
+        reason = f"batch {ident} failed validation, so nothing in it ran: {said}{where}"
+    error = BatchItemError(reason, code=code, batch_id=ident)
+    return BatchResult(custom_id, status, error=error, batch_id=ident)
 
 
 def _batch_errors(batch: Mapping[str, Any]) -> List[Dict[str, Any]]:

@@ -370,74 +370,53 @@ def _paused(limiter: RateLimiter, now: float) -> str:
     return f", paused {left:.1f}s (rate limit)" if left > 0 else ""
 
 
-def _check(concurrency: Any, rpm: Any, tpm: Any) -> None:
+def _check(
+    *,
+    concurrency: Any,
+    max_requests_per_minute: Any,
+    max_tokens_per_minute: Any,
+    progress: ProgressLike,
+    done: Any,
+) -> None:
+    """Refuse bad settings before anything starts."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
-    for name, value in (("max_requests_per_minute", rpm), ("max_tokens_per_minute", tpm)):
+    for name, value in (
+        ("max_requests_per_minute", max_requests_per_minute),
+        ("max_tokens_per_minute", max_tokens_per_minute),
+    ):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
         ):
             raise ValueError(
                 f"{name} must be a positive number, or None for no client-side limit; got {value!r}"
             )
+    Progress("check", progress)
+    if isinstance(done, (str, bytes)):
+        raise TypeError("done takes a collection of custom ids (a set, a list), not one string")
 
 
 def async_bulk(
-    client: Any,
-    requests: Iterable[Mapping[str, Any]],
-    *,
-    concurrency: int,
-    max_requests_per_minute: Optional[float],
-    max_tokens_per_minute: Optional[float],
-    progress: ProgressLike,
-    done: Optional[Iterable[str]],
+    client: Any, requests: Iterable[Mapping[str, Any]], **settings: Any
 ) -> AsyncIterator[Tuple[str, Any]]:
-    """``AsyncOpenAI.bulk(...)``: see ``_scale.AsyncBulk.bulk``."""
-    _check(concurrency, max_requests_per_minute, max_tokens_per_minute)
-    Progress("check", progress)
-    return _engine(
-        client,
-        requests,
-        concurrency=concurrency,
-        max_requests_per_minute=max_requests_per_minute,
-        max_tokens_per_minute=max_tokens_per_minute,
-        progress=progress,
-        done=done,
-    )
+    """``AsyncOpenAI.bulk(...)``: the engine itself (see ``_scale.Bulk.bulk`` for the settings)."""
+    _check(**settings)
+    return _engine(client, requests, **settings)
 
 
-def sync_bulk(
-    client: Any,
-    requests: Iterable[Mapping[str, Any]],
-    *,
-    concurrency: int,
-    max_requests_per_minute: Optional[float],
-    max_tokens_per_minute: Optional[float],
-    progress: ProgressLike,
-    done: Optional[Iterable[str]],
-) -> List[Tuple[str, Any]]:
+def sync_bulk(client: Any, requests: Iterable[Mapping[str, Any]], **settings: Any) -> List[Tuple[str, Any]]:
     """``OpenAI.bulk(...)``: the engine on a private event loop, each call in a worker thread."""
     import asyncio
     import concurrent.futures
 
-    _check(concurrency, max_requests_per_minute, max_tokens_per_minute)
-    Progress("check", progress)
+    _check(**settings)
     order: List[str] = []
     results: Dict[str, Any] = {}
 
     async def collect() -> None:
-        with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="openai-bulk") as pool:
-            async for key, value in _engine(
-                client,
-                requests,
-                concurrency=concurrency,
-                max_requests_per_minute=max_requests_per_minute,
-                max_tokens_per_minute=max_tokens_per_minute,
-                progress=progress,
-                done=done,
-                pool=pool,
-                order=order,
-            ):
+        workers = settings["concurrency"]
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="openai-bulk") as pool:
+            async for key, value in _engine(client, requests, pool=pool, order=order, **settings):
                 results[key] = value
 
     try:

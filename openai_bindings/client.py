@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 from ._boundary import Guard
 from ._drive import run_async, run_sync
 from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
-from ._scale import AsyncBulk, BatchJobs, SyncBulk
+from ._scale import BatchJobs, Bulk
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
@@ -42,7 +42,7 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 
-class BaseClient(AllEndpoints, BatchJobs):
+class BaseClient(AllEndpoints, BatchJobs, Bulk):
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
@@ -370,7 +370,7 @@ class BaseClient(AllEndpoints, BatchJobs):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient, SyncBulk):
+class OpenAI(BaseClient):
     """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
 
     is_async = False
@@ -408,7 +408,7 @@ class OpenAI(BaseClient, SyncBulk):
         self.close()
 
 
-class AsyncOpenAI(BaseClient, AsyncBulk):
+class AsyncOpenAI(BaseClient):
     """The async client: the same methods, awaitable; ``async with AsyncOpenAI() as client:``."""
 
     is_async = True
