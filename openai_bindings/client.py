@@ -24,6 +24,7 @@ from ._scale import BatchJobs, Bulk
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
+from .background import Background
 from .errors import ClientClosedError, OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -148,7 +149,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         its own, with fresh connections; a transport given as an instance travels only when it
         can be pickled itself.
         """
-        state = {key: value for key, value in self.__dict__.items() if key not in _BUILT_BY_CONNECT}
+        state = {key: value for key, value in self.__dict__.items() if key not in _NOT_TRAVELLING}
         state["_transport_spec"] = self._travelling_transport()
         return state
 
@@ -189,6 +190,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
                     "this stream was opened before os.fork(); its connection belongs to the parent "
                     "process: make the request again in this one"
                 )
+        self.__dict__.pop("_executor", None)  # submit's worker threads stayed in the parent
         spec = self._transport_spec
         if spec is None or isinstance(spec, (str, type)):
             _FORK_ABANDONED.append(self.transport)  # never closed nor collected here: the parent's
@@ -370,8 +372,11 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient):
-    """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
+class OpenAI(BaseClient, Background):
+    """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
+
+    ``submit(...)`` runs a call in the background for hosts with their own event loop.
+    """
 
     is_async = False
 
@@ -387,6 +392,7 @@ class OpenAI(BaseClient):
         if self.closed:
             return
         self.closed = True
+        self._shutdown_background()
         for pending in self._close_streams():
             _discard(pending)
         close = getattr(self.transport, "close", None)
@@ -442,9 +448,18 @@ class AsyncOpenAI(BaseClient):
         await self.close()
 
 
-#: What ``_connect`` builds: left out when a client is pickled, built afresh when it is unpickled.
-_BUILT_BY_CONNECT = frozenset(
-    {"transport", "_guard", "_streams", "_base_headers", "_missing_credentials", "_adjusts_events"}
+#: What a pickled client leaves behind: what ``_connect`` builds afresh, and the worker threads
+#: of ``submit`` (made again on first use).
+_NOT_TRAVELLING = frozenset(
+    {
+        "transport",
+        "_guard",
+        "_streams",
+        "_base_headers",
+        "_missing_credentials",
+        "_adjusts_events",
+        "_executor",
+    }
 )
 #: Every client alive, so that a forked child can give each its own connections.
 _LIVE_CLIENTS: weakref.WeakSet[BaseClient] = weakref.WeakSet()

@@ -193,3 +193,15 @@ def test_a_stream_open_at_fork_is_not_read_by_the_child(fake: FakeOpenAIServer) 
         )  # the parent reads on
     finally:
         client.close()
+
+
+def test_a_client_that_ran_background_calls_travels_and_forks(fake: FakeOpenAIServer) -> None:
+    """client.submit's worker threads stay behind: the copy (and a forked child) make their own."""
+    with openai_bindings.OpenAI(base_url=fake.base_url) as client:
+        assert client.submit("models").result(timeout=30).status == 200
+        copy = pickle.loads(pickle.dumps(client))
+        assert copy.submit("models").result(timeout=30).status == 200
+        copy.close()
+        if "fork" in CONTEXTS:
+            outcome = _in_process("fork", client, "after submit")
+            assert isinstance(outcome, tuple) and outcome[1] == "echo: after submit", outcome

@@ -20,7 +20,11 @@ def ask(client: Any, text: str) -> Tuple[int, str, str]:
         result = asyncio.run(go())
     else:
         with client:
-            result = client.create_chat_completion([{"role": "user", "content": text}])
+            messages = [{"role": "user", "content": text}]
+            if hasattr(client, "submit"):  # background calls too: their threads must be this process's
+                result = client.submit("create_chat_completion", messages).result(timeout=30)
+            else:
+                result = client.create_chat_completion(messages)
     return os.getpid(), result.body["choices"][0]["message"]["content"], client.transport.name
 
 
