@@ -174,18 +174,31 @@ class RateLimiter:
         self.paused_until = max(self.paused_until, now + seconds)
 
     def observe(self, headers: Mapping[str, str], in_flight: int, in_flight_tokens: int, now: float) -> None:
-        """The server's own budget: when what is left is already on its way, wait for its reset."""
+        """The server's own budget: when what is left is already on its way, wait until it refills.
+
+        ``x-ratelimit-reset-*`` is the time until the budget is whole again; it refills evenly,
+        so the wait is the part of it that covers what is missing (the whole of it when the
+        server sends no ``x-ratelimit-limit-*`` to tell).
+        """
         for kind, pending in (("requests", in_flight), ("tokens", in_flight_tokens)):
-            remaining = headers.get(f"x-ratelimit-remaining-{kind}")
-            if remaining is None:
+            left = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
+            if left is None or left > pending:
                 continue
-            try:
-                left = float(remaining)
-            except ValueError:
+            reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+            if reset is None:
+                self.pause(1.0, now)
                 continue
-            if left <= pending:
-                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-                self.pause(reset if reset is not None else 1.0, now)
+            limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
+            if limit is not None and limit > left:
+                reset = min(reset, reset * (pending + 1 - left) / (limit - left))
+            self.pause(reset, now)
+
+
+def _number(value: Optional[str]) -> Optional[float]:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 # -- the engine --------------------------------------------------------------------------------------

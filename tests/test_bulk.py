@@ -281,6 +281,14 @@ def test_rate_limiter_follows_the_server() -> None:
     limiter.observe(headers, in_flight=0, in_flight_tokens=80, now=10.0)
     assert limiter.delay(1, now=10.0) == pytest.approx(90.0)
     limiter.observe({"x-ratelimit-remaining-requests": "junk"}, in_flight=5, in_flight_tokens=0, now=10.0)
+    refilling = RateLimiter()  # 60 a minute, none left, 2 on their way: 3 more needed, one a second
+    spent = {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "1m0s",
+    }
+    refilling.observe(spent, in_flight=2, in_flight_tokens=0, now=0.0)
+    assert refilling.delay(1, now=0.0) == pytest.approx(3.0)
     limiter.pause(200.0, now=10.0)
     assert limiter.delay(1, now=20.0) == pytest.approx(190.0)
 
