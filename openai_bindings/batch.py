@@ -537,25 +537,6 @@ def _follow_plan(
     return results
 
 
-def _run_plan(
-    client: BaseClient,
-    requests: Iterable[Any],
-    endpoint: str,
-    completion_window: str,
-    poll_interval: float,
-    progress: ProgressLike,
-    max_lines: int,
-    max_bytes: int,
-    params: Dict[str, Any],
-    job: _Job,
-) -> Plan:
-    created = yield from _submit_plan(
-        client, requests, endpoint, completion_window, max_lines, max_bytes, params, job
-    )
-    batches = [batch for batch, _ in created]
-    return (yield from _follow_plan(client, batches, [ids for _, ids in created], poll_interval, progress))
-
-
 def _resume_plan(
     client: BaseClient, batch_ids: List[str], poll_interval: float, progress: ProgressLike
 ) -> Plan:
@@ -616,8 +597,15 @@ def run_batch(
     size = _check_setting("max_bytes", max_bytes, int)
     Progress("check", progress)  # a bad progress= fails now, not after the upload
     job = _Job()
-    plan = _run_plan(client, requests, endpoint, completion_window, poll, progress, lines, size, params, job)
-    return _drive_job(client, plan, job)
+
+    def plan() -> Plan:
+        created = yield from _submit_plan(
+            client, requests, endpoint, completion_window, lines, size, params, job
+        )
+        batches = [batch for batch, _ in created]
+        return (yield from _follow_plan(client, batches, [ids for _, ids in created], poll, progress))
+
+    return _drive_job(client, plan(), job)
 
 
 def submit_batches(
