@@ -9,18 +9,18 @@ import tracemalloc
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from batch_fake import BatchFake
 
 import openai_bindings
 from openai_bindings.batch import BatchItemError, BatchResults, _write_inputs
 from openai_bindings.errors import BadRequestError
+from openai_bindings.testing import FakeOpenAIServer
 
 FAST = {"poll_interval": 0.01}
 
 
 @pytest.fixture
-def fake() -> Iterator[BatchFake]:
-    with BatchFake() as running:
+def fake() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as running:
         running.batch_polls(3)
         yield running
 
@@ -32,7 +32,7 @@ def chat(n: int, prefix: str = "q") -> List[Dict[str, Any]]:
     ]
 
 
-def run(fake: BatchFake, is_async: bool, method: str, *args: Any, **kwargs: Any) -> Any:
+def run(fake: FakeOpenAIServer, is_async: bool, method: str, *args: Any, **kwargs: Any) -> Any:
     if is_async:
 
         async def go() -> Any:
@@ -44,14 +44,16 @@ def run(fake: BatchFake, is_async: bool, method: str, *args: Any, **kwargs: Any)
         return getattr(client, method)(*args, **kwargs)
 
 
-def uploads(fake: BatchFake) -> List[List[Dict[str, Any]]]:
+def uploads(fake: FakeOpenAIServer) -> List[List[Dict[str, Any]]]:
     """The JSONL input files the client uploaded, parsed."""
     files = [f for f in fake.files.values() if f["purpose"] == "batch"]
     return [[json.loads(line) for line in fake.file_contents[f["id"]].splitlines()] for f in files]
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-def test_run_batch_end_to_end(fake: BatchFake, is_async: bool, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_batch_end_to_end(
+    fake: FakeOpenAIServer, is_async: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     results = run(fake, is_async, "run_batch", chat(5), **FAST)
     assert isinstance(results, BatchResults)
     assert list(results) == [f"q{i}" for i in range(5)]  # the order the requests were given
@@ -77,7 +79,7 @@ def test_run_batch_end_to_end(fake: BatchFake, is_async: bool, capsys: pytest.Ca
     assert capsys.readouterr().err == ""  # stderr is no terminal here: no progress unless asked
 
 
-def test_embeddings_batch_and_metadata(fake: BatchFake) -> None:
+def test_embeddings_batch_and_metadata(fake: FakeOpenAIServer) -> None:
     requests = [{"custom_id": f"d{i}", "body": {"input": f"doc {i}"}} for i in range(3)]
     results = run(
         fake, False, "run_batch", requests, endpoint="/v1/embeddings", metadata={"job": "x"}, **FAST
@@ -87,7 +89,7 @@ def test_embeddings_batch_and_metadata(fake: BatchFake) -> None:
     assert fake.batches[results.batch_ids[0]]["metadata"] == {"job": "x"}
 
 
-def test_failed_lines_are_typed_errors(fake: BatchFake) -> None:
+def test_failed_lines_are_typed_errors(fake: FakeOpenAIServer) -> None:
     requests = chat(2)
     requests.insert(1, {"custom_id": "bad", "body": {"messages": []}})  # the fake answers 400
     results = run(fake, False, "run_batch", requests, **FAST)
@@ -98,7 +100,7 @@ def test_failed_lines_are_typed_errors(fake: BatchFake) -> None:
     assert set(results.errors) == {"bad"} and set(results.succeeded) == {"q0", "q1"}
 
 
-def test_expired_batch_accounts_for_every_item(fake: BatchFake) -> None:
+def test_expired_batch_accounts_for_every_item(fake: FakeOpenAIServer) -> None:
     fake.expire_next_batch(completed=2)
     results = run(fake, False, "run_batch", chat(5), **FAST)
     assert results.counts == {"completed": 2, "expired": 3}
@@ -107,7 +109,7 @@ def test_expired_batch_accounts_for_every_item(fake: BatchFake) -> None:
     assert late.error.code == "batch_expired" and late.batch_id == results.batch_ids[0]
 
 
-def test_failed_batch_says_why_for_each_item(fake: BatchFake) -> None:
+def test_failed_batch_says_why_for_each_item(fake: FakeOpenAIServer) -> None:
     fake.fail_next_batch("the input file is broken", code="invalid_file")
     results = run(fake, True, "run_batch", chat(3), **FAST)
     assert results.counts == {"not_run": 3}
@@ -116,7 +118,7 @@ def test_failed_batch_says_why_for_each_item(fake: BatchFake) -> None:
     assert "the input file is broken" in str(error) and results.batches[0]["status"] == "failed"
 
 
-def test_missing_lines_are_not_lost(fake: BatchFake) -> None:
+def test_missing_lines_are_not_lost(fake: FakeOpenAIServer) -> None:
     """A batch that ends without a line for an item: the item is there, 'not_run', with the reason."""
     with openai_bindings.OpenAI(base_url=fake.base_url) as client:
         results = client.run_batch(chat(3), **FAST)
@@ -134,7 +136,7 @@ def test_missing_lines_are_not_lost(fake: BatchFake) -> None:
     ids=["lines", "bytes"],
 )
 def test_over_the_limits_splits_into_batches(
-    fake: BatchFake, limits: Dict[str, int], sizes: List[int]
+    fake: FakeOpenAIServer, limits: Dict[str, int], sizes: List[int]
 ) -> None:
     results = run(fake, False, "run_batch", chat(5), **limits, **FAST)
     assert [len(lines) for lines in uploads(fake)] == sizes
@@ -161,7 +163,7 @@ def test_over_the_limits_splits_into_batches(
     ],
 )
 def test_bad_requests_are_refused_before_anything_is_sent(
-    fake: BatchFake, requests: Any, error: type, words: str
+    fake: FakeOpenAIServer, requests: Any, error: type, words: str
 ) -> None:
     with pytest.raises(error, match=None) as raised:
         run(fake, False, "run_batch", requests, **FAST)
@@ -169,13 +171,13 @@ def test_bad_requests_are_refused_before_anything_is_sent(
     assert fake.requests == []  # nothing uploaded, no batch created
 
 
-def test_a_line_over_the_byte_limit_is_refused(fake: BatchFake) -> None:
+def test_a_line_over_the_byte_limit_is_refused(fake: FakeOpenAIServer) -> None:
     with pytest.raises(ValueError, match="over the per-batch limit of 100 bytes"):
         run(fake, False, "run_batch", chat(1), max_bytes=100, **FAST)
     assert fake.requests == []
 
 
-def test_interrupted_job_names_its_batches_and_resumes(fake: BatchFake) -> None:
+def test_interrupted_job_names_its_batches_and_resumes(fake: FakeOpenAIServer) -> None:
     fake.batch_polls(4)
     seen: List[Dict[str, Any]] = []
 
@@ -196,7 +198,7 @@ def test_interrupted_job_names_its_batches_and_resumes(fake: BatchFake) -> None:
     assert seen[0]["label"].startswith("2 batches")
 
 
-def test_batch_results_of_one_id_on_the_async_client(fake: BatchFake) -> None:
+def test_batch_results_of_one_id_on_the_async_client(fake: FakeOpenAIServer) -> None:
     with openai_bindings.OpenAI(base_url=fake.base_url) as client:
         uploaded = client.upload_file(
             (
@@ -214,7 +216,7 @@ def test_batch_results_of_one_id_on_the_async_client(fake: BatchFake) -> None:
 
 
 def test_progress_true_writes_lines_off_a_terminal(
-    fake: BatchFake, capsys: pytest.CaptureFixture[str]
+    fake: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(fake, False, "run_batch", chat(3), progress=True, **FAST)
     err = capsys.readouterr().err.splitlines()
@@ -222,7 +224,7 @@ def test_progress_true_writes_lines_off_a_terminal(
     assert "\x1b" not in "".join(err)  # no escape codes off a terminal
 
 
-def test_bad_settings_are_refused(fake: BatchFake) -> None:
+def test_bad_settings_are_refused(fake: FakeOpenAIServer) -> None:
     for kwargs, words in [
         ({"poll_interval": 0}, "poll_interval"),
         ({"max_lines": -1}, "max_lines"),
@@ -259,7 +261,7 @@ def test_inputs_are_written_as_a_stream_not_held_in_memory(tmp_path: Any) -> Non
 # -- the command line ---------------------------------------------------------------------------------
 
 
-def cli(*args: str, fake: BatchFake, input: Any = None) -> Any:
+def cli(*args: str, fake: FakeOpenAIServer, input: Any = None) -> Any:
     import shutil
     import subprocess
     import sys
@@ -273,7 +275,7 @@ def cli(*args: str, fake: BatchFake, input: Any = None) -> Any:
     return subprocess.run([command, *args], input=input, capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_cli_submit_status_results(fake: BatchFake, tmp_path: Any) -> None:
+def test_cli_submit_status_results(fake: FakeOpenAIServer, tmp_path: Any) -> None:
     source = tmp_path / "requests.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in chat(3)))
     submitted = cli("batch", "submit", str(source), "--max-lines", "2", fake=fake)
@@ -292,7 +294,7 @@ def test_cli_submit_status_results(fake: BatchFake, tmp_path: Any) -> None:
     assert done.stderr.endswith(f"3 results: 3 completed -> {out}\n")
 
 
-def test_cli_submit_wait_from_stdin_with_the_batch_apis_own_lines(fake: BatchFake) -> None:
+def test_cli_submit_wait_from_stdin_with_the_batch_apis_own_lines(fake: FakeOpenAIServer) -> None:
     lines = [{**r, "method": "POST", "url": "/v1/embeddings", "body": {"input": "x"}} for r in chat(2)]
     done = cli(
         "batch",
@@ -311,7 +313,7 @@ def test_cli_submit_wait_from_stdin_with_the_batch_apis_own_lines(fake: BatchFak
     assert "completed" in done.stderr.splitlines()[-2]  # the progress line, asked for off a terminal
 
 
-def test_cli_refuses_a_bad_file(fake: BatchFake, tmp_path: Any) -> None:
+def test_cli_refuses_a_bad_file(fake: FakeOpenAIServer, tmp_path: Any) -> None:
     source = tmp_path / "bad.jsonl"
     source.write_text('{"custom_id": "a", "body": {}}\nnot json\n')
     result = cli("batch", "submit", str(source), fake=fake)

@@ -15,36 +15,29 @@ from openai_bindings import bulk as bulk_module
 from openai_bindings.bulk import RateLimiter, estimate_tokens, parse_duration, used_tokens
 from openai_bindings.errors import APIConnectionError, BadRequestError, RateLimitError
 from openai_bindings.result import APIResult
-from openai_bindings.testing import FakeOpenAIServer
+from openai_bindings.testing import FakeOpenAIServer, RateLimit
 from openai_bindings.testing.server import Drop, RecordedRequest, Reply, Reset
 
 CHAT = "/v1/chat/completions"
 
 
 class Watched:
-    """Wraps the fake's chat route: counts requests in flight and notes when each arrived."""
+    """Sits before the fake's chat endpoint: notes when each request arrived, and can hold answers."""
 
     def __init__(self, fake: FakeOpenAIServer, hold: float = 0.0) -> None:
-        self.inner = fake._routes[("POST", CHAT)]
+        self.inner = fake.default
         self.hold = hold
         self.lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0
         self.arrivals: List[Tuple[float, str]] = []
         fake.route("POST", CHAT, self)
 
     def __call__(self, request: RecordedRequest) -> Any:
         text = request.json["messages"][-1]["content"]
         with self.lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.arrivals.append((time.monotonic(), text))
-        try:
-            time.sleep(0.3 if text == "slow" else self.hold)
-            return self.inner(request)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
+        reply = self.inner(request)
+        delay = 0.3 if text == "slow" else self.hold
+        return dataclasses.replace(reply, delay=delay) if delay and isinstance(reply, Reply) else reply
 
 
 @pytest.fixture
@@ -97,10 +90,10 @@ def test_async_bulk_yields_in_completion_order(fake: FakeOpenAIServer, transport
 
 @pytest.mark.parametrize("run", [sync_bulk, async_bulk], ids=["sync", "async"])
 def test_concurrency_is_never_exceeded(fake: FakeOpenAIServer, run: Any) -> None:
-    watched = Watched(fake, hold=0.05)
+    Watched(fake, hold=0.05)
     pairs = run(fake, chat(*(f"t{i}" for i in range(12))), concurrency=3)
     assert len(pairs) == 12
-    assert 2 <= watched.max_in_flight <= 3
+    assert 2 <= fake.max_in_flight <= 3  # counted by the server
 
 
 def rate_limited(after: str = "50") -> Reply:
@@ -116,6 +109,16 @@ def test_nothing_is_lost_under_429s_and_dropped_connections(fake: FakeOpenAIServ
     assert sorted(key for key, _ in pairs) == [f"k{i}" for i in range(6)]  # each exactly once
     assert sorted(text_of(result) for _, result in pairs) == sorted(f"echo: {t}" for t in texts)
     assert len([r for r in fake.requests if r.path == CHAT]) == 11  # 6 answers + 5 faults retried
+
+
+def test_the_servers_own_rate_limit_loses_nothing(fake: FakeOpenAIServer) -> None:
+    """The fake enforces 5 requests a second with 429s and x-ratelimit-* headers; no client limit is set."""
+    with FakeOpenAIServer(rate_limit=RateLimit(requests=5, period=1.0)) as limited:
+        pairs = sync_bulk(limited, chat(*(f"t{i}" for i in range(12))), concurrency=4)
+        assert sorted(key for key, _ in pairs) == sorted(f"k{i}" for i in range(12))
+        assert all(isinstance(result, APIResult) for _, result in pairs), pairs
+        sent = [r for r in limited.requests if r.path == CHAT]
+        assert len(sent) <= 2 * 12  # the headers and pauses kept 429s to a few
 
 
 def test_a_failure_that_retrying_cannot_fix_is_the_items_result(fake: FakeOpenAIServer) -> None:
