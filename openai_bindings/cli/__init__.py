@@ -24,6 +24,7 @@ from .. import __version__
 from ..errors import PluginError
 from ..keys import get_key, key_names, keys_path, set_key
 from ..plugins import BUILTIN, PLUGINS_ENV, PluginLoadWarning, Registry, get_registry
+from .batch import add_parser as add_batch_parser
 from .chat import SLASH_COMMANDS, chat
 from .common import UsageError, describe, make_client
 
@@ -216,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("-m", "--model", default=None)
     embed.add_argument("--dims", action="store_true", help="print only each vector's length")
     embed.set_defaults(handler=_embed)
+
+    add_batch_parser(commands, connection)
 
     keys = commands.add_parser(
         "keys",
