@@ -148,7 +148,7 @@ class RawHttpClient:
 
         parts = urlsplit(base)
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
         self.conn.request("POST", parts.path + "/chat/completions", body=body, headers=HEADERS)
         return self.conn.getresponse()
 

@@ -132,7 +132,7 @@ def profile_process(row: run.RowSpec, top: int) -> None:
             out.write(run.COLD["ours"] if row.id == "cold-start" else "import openai_bindings\n")
         output = os.path.join(work, "cold.prof")
         command = [sys.executable, "-m", "cProfile", "-o", output, script, server.url("chat"), KEY, MODEL]
-        subprocess.run(command, env=run.child_env(), cwd=work, check=True, timeout=120)
+        subprocess.run(command, env=run.child_env(), cwd=work, check=True, timeout=120, capture_output=True)
         print(f"{row.id}: a fresh interpreter under cProfile\n")
         print_stats(pstats.Stats(output), top)
         if row.id == "import":

@@ -24,7 +24,8 @@ import time
 import traceback
 from typing import Any, Dict, TextIO
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import clients  # a sibling module, found through the line above
 
