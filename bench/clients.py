@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import types
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from payloads import MESSAGES, MODEL
@@ -86,38 +86,127 @@ def _reply_text(body: bytes) -> int:
     return len(json.loads(body)["choices"][0]["message"]["content"])
 
 
+# -- the loops, written once ----------------------------------------------------------------
+
+
+class _Target:
+    """What a client's ``_one`` (one call) and ``_one_stream`` (one stream) are given: by default
+    a URL and a body; a library client for the libraries (``_PerBase``)."""
+
+    is_async = False
+
+    def _target(self, base: str, stream: bool) -> Any:
+        return base + "/chat/completions", _body(stream)
+
+
+class _Calls(_Target):
+    """The ``request`` and ``stream`` loops, over ``_one`` and ``_one_stream``."""
+
+    def _one(self, target: Any) -> int:
+        raise NotImplementedError
+
+    def _one_stream(self, target: Any) -> int:
+        raise NotImplementedError
+
+    def request(self, base: str, count: int) -> int:
+        target = self._target(base, False)
+        return sum(self._one(target) for _ in range(count))
+
+    def stream(self, base: str, count: int) -> int:
+        target = self._target(base, True)
+        return sum(self._one_stream(target) for _ in range(count))
+
+
+class _AsyncCalls(_Target):
+    """The async twin, plus ``concurrent``: ``width`` tasks sharing ``count`` calls."""
+
+    is_async = True
+
+    async def _one(self, target: Any) -> int:
+        raise NotImplementedError
+
+    async def _one_stream(self, target: Any) -> int:
+        raise NotImplementedError
+
+    async def request(self, base: str, count: int) -> int:
+        target = self._target(base, False)
+        return sum([await self._one(target) for _ in range(count)])
+
+    async def stream(self, base: str, count: int) -> int:
+        target = self._target(base, True)
+        return sum([await self._one_stream(target) for _ in range(count)])
+
+    async def concurrent(self, base: str, count: int, width: int, stream: bool) -> int:
+        import asyncio
+
+        target = self._target(base, stream)
+        one = self._one_stream if stream else self._one
+        left = [count]
+
+        async def lane() -> int:
+            total = 0
+            while left[0] > 0:
+                left[0] -= 1
+                total += await one(target)
+            return total
+
+        return sum(await asyncio.gather(*(lane() for _ in range(width))))
+
+
+class _PerBase:
+    """A library client per scenario base URL, built on first use (``_build``), closed at the end."""
+
+    def __init__(self) -> None:
+        self.clients: Dict[str, Any] = {}
+
+    def _build(self, base: str) -> Any:
+        raise NotImplementedError
+
+    def _target(self, base: str, stream: bool) -> Any:
+        client = self.clients.get(base)
+        if client is None:
+            client = self.clients[base] = self._build(base)
+        return client
+
+    def close(self) -> Any:
+        """Close every client; for async clients, a coroutine that does (the worker awaits it)."""
+        closing = [client.close() for client in self.clients.values()]
+        if not getattr(self, "is_async", False):
+            return None
+
+        async def wait() -> None:
+            for done in closing:
+                await done
+
+        return wait()
+
+
 # -- raw floors ----------------------------------------------------------------------------
 
 
-class RawUrllib3:
+class RawUrllib3(_Calls):
     """urllib3 + json, by hand."""
-
-    is_async = False
 
     def __init__(self) -> None:
         import urllib3
 
         self.pool = urllib3.PoolManager(maxsize=10, retries=False)
 
-    def request(self, base: str, count: int) -> int:
-        url, body, total = base + "/chat/completions", _body(False), 0
-        for _ in range(count):
-            total += _reply_text(self.pool.request("POST", url, body=body, headers=HEADERS).data)
-        return total
+    def _one(self, target: Any) -> int:
+        url, body = target
+        return _reply_text(self.pool.request("POST", url, body=body, headers=HEADERS).data)
 
-    def _stream(self, url: str) -> RawSSE:
+    def _one_stream(self, target: Any) -> int:
+        url, body = target
         sse = RawSSE()
-        response = self.pool.request("POST", url, body=_body(True), headers=HEADERS, preload_content=False)
+        response = self.pool.request("POST", url, body=body, headers=HEADERS, preload_content=False)
         while chunk := response.read1(65536):
             sse.feed(chunk)
         response.release_conn()
-        return sse
-
-    def stream(self, base: str, count: int) -> int:
-        return sum(self._stream(base + "/chat/completions").size() for _ in range(count))
+        return sse.size()
 
     def accumulate(self, base: str) -> int:
-        return self._stream(base + "/chat/completions").size()
+        return self._one_stream(self._target(base, True))
 
     def session(self, base: str, count: int, size: int) -> int:
         url, messages, total = base + "/chat/completions", history(size), 0
@@ -135,45 +224,38 @@ class RawUrllib3:
         self.pool.clear()
 
 
-class RawHttpClient:
+class RawHttpClient(_Calls):
     """http.client + json, by hand, one kept-alive connection."""
-
-    is_async = False
 
     def __init__(self) -> None:
         self.conn: Any = None
 
-    def _post(self, base: str, body: bytes) -> Any:
+    def _post(self, target: Any) -> Any:
         import http.client
 
-        parts = urlsplit(base)
+        url, body = target
+        parts = urlsplit(url)
         if self.conn is None:
             self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-        self.conn.request("POST", parts.path + "/chat/completions", body=body, headers=HEADERS)
+        self.conn.request("POST", parts.path, body=body, headers=HEADERS)
         return self.conn.getresponse()
 
-    def request(self, base: str, count: int) -> int:
-        body = _body(False)
-        return sum(_reply_text(self._post(base, body).read()) for _ in range(count))
+    def _one(self, target: Any) -> int:
+        return _reply_text(self._post(target).read())
 
-    def stream(self, base: str, count: int) -> int:
-        total, body = 0, _body(True)
-        for _ in range(count):
-            sse, response = RawSSE(), self._post(base, body)
-            while chunk := response.read1(65536):
-                sse.feed(chunk)
-            total += sse.size()
-        return total
+    def _one_stream(self, target: Any) -> int:
+        sse, response = RawSSE(), self._post(target)
+        while chunk := response.read1(65536):
+            sse.feed(chunk)
+        return sse.size()
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
 
 
-class RawAiohttp:
+class RawAiohttp(_AsyncCalls):
     """aiohttp + json, by hand, one ClientSession."""
-
-    is_async = True
 
     def __init__(self) -> None:
         self.http: Any = None
@@ -185,94 +267,62 @@ class RawAiohttp:
             self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         return self.http
 
-    async def _one(self, url: str, body: bytes) -> int:
+    async def _one(self, target: Any) -> int:
+        url, body = target
         async with self._session().post(url, data=body, headers=HEADERS) as response:
             return _reply_text(await response.read())
 
-    async def _one_stream(self, url: str, body: bytes) -> int:
+    async def _one_stream(self, target: Any) -> int:
+        url, body = target
         sse = RawSSE()
         async with self._session().post(url, data=body, headers=HEADERS) as response:
             async for chunk in response.content.iter_any():
                 sse.feed(chunk)
         return sse.size()
 
-    async def request(self, base: str, count: int) -> int:
-        url, body = base + "/chat/completions", _body(False)
-        return sum([await self._one(url, body) for _ in range(count)])
-
-    async def stream(self, base: str, count: int) -> int:
-        url, body = base + "/chat/completions", _body(True)
-        return sum([await self._one_stream(url, body) for _ in range(count)])
-
-    async def concurrent(self, base: str, count: int, width: int, stream: bool) -> int:
-        url, body = base + "/chat/completions", _body(stream)
-        one = self._one_stream if stream else self._one
-        return await _fan_out(lambda: one(url, body), count, width)
-
     async def close(self) -> None:
         if self.http is not None:
             await self.http.close()
 
 
-async def _fan_out(call: Callable[[], Any], count: int, width: int) -> int:
-    """``count`` calls, ``width`` tasks at a time; the sum of their checks."""
-    import asyncio
-
-    left = [count]
-
-    async def lane() -> int:
-        total = 0
-        while left[0] > 0:
-            left[0] -= 1
-            total += await call()
-        return total
-
-    return sum(await asyncio.gather(*(lane() for _ in range(width))))
-
-
 # -- this library ----------------------------------------------------------------------------
 
 
-class _Ours:
-    """openai_bindings on one transport; one client per scenario base URL."""
+class _Ours(_PerBase):
+    """openai_bindings on one transport."""
 
     transport = "urllib3"
     is_async = False
 
     def __init__(self) -> None:
+        super().__init__()
+        import openai_bindings  # noqa: F401  (at start, as every worker imports its library)
+
+    def _build(self, base: str) -> Any:
         import openai_bindings
 
-        self.lib = openai_bindings
-        self.clients: Dict[str, Any] = {}
+        factory = openai_bindings.AsyncOpenAI if self.is_async else openai_bindings.OpenAI
+        return factory(api_key=KEY, base_url=base, transport=self.transport)
+
+
+class OursSync(_Ours, _Calls):
+    def __init__(self) -> None:
+        super().__init__()
         self.sessions: Dict[int, Any] = {}
 
-    def client(self, base: str) -> Any:
-        client = self.clients.get(base)
-        if client is None:
-            factory = self.lib.AsyncOpenAI if self.is_async else self.lib.OpenAI
-            client = self.clients[base] = factory(api_key=KEY, base_url=base, transport=self.transport)
-        return client
+    def _one(self, client: Any) -> int:
+        return len(
+            client.create_chat_completion(MESSAGES, model=MODEL).body["choices"][0]["message"]["content"]
+        )
 
-
-class OursSync(_Ours):
-    def request(self, base: str, count: int) -> int:
-        client, total = self.client(base), 0
-        for _ in range(count):
-            result = client.create_chat_completion(MESSAGES, model=MODEL)
-            total += len(result.body["choices"][0]["message"]["content"])
-        return total
-
-    def stream(self, base: str, count: int) -> int:
-        client, total = self.client(base), 0
-        for _ in range(count):
-            with client.create_chat_completion(MESSAGES, model=MODEL, stream=True) as stream:
-                for _event in stream:
-                    pass
-                total += len(stream.text)
-        return total
+    def _one_stream(self, client: Any) -> int:
+        with client.create_chat_completion(MESSAGES, model=MODEL, stream=True) as stream:
+            for _event in stream:
+                pass
+            return len(stream.text)
 
     def accumulate(self, base: str) -> int:
-        with self.client(base).create_chat_completion(MESSAGES, model=MODEL, stream=True) as stream:
+        with self._target(base, True).create_chat_completion(MESSAGES, model=MODEL, stream=True) as stream:
             for _event in stream:
                 pass
             message = stream.message
@@ -281,16 +331,13 @@ class OursSync(_Ours):
     def session(self, base: str, count: int, size: int) -> int:
         session = self.sessions.get(size)
         if session is None:
-            session = self.sessions[size] = self.client(base).new_chat_session(history(size), model=MODEL)
+            client = self._target(base, False)
+            session = self.sessions[size] = client.new_chat_session(history(size), model=MODEL)
         total = 0
         for _ in range(count):
             total += len(session.send("Say hello"))
             del session.messages[size:]
         return total
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
 
 
 class OursUrllib3(OursSync):
@@ -328,7 +375,7 @@ def noop_plugin() -> Any:
     return types.SimpleNamespace(**impls)
 
 
-class _OursAsync(_Ours):
+class _OursAsync(_Ours, _AsyncCalls):
     is_async = True
 
     async def _one(self, client: Any) -> int:
@@ -340,23 +387,6 @@ class _OursAsync(_Ours):
             async for _event in stream:
                 pass
             return len(stream.text)
-
-    async def request(self, base: str, count: int) -> int:
-        client = self.client(base)
-        return sum([await self._one(client) for _ in range(count)])
-
-    async def stream(self, base: str, count: int) -> int:
-        client = self.client(base)
-        return sum([await self._one_stream(client) for _ in range(count)])
-
-    async def concurrent(self, base: str, count: int, width: int, stream: bool) -> int:
-        client = self.client(base)
-        one = self._one_stream if stream else self._one
-        return await _fan_out(lambda: one(client), count, width)
-
-    async def close(self) -> None:
-        for client in self.clients.values():
-            await client.close()
 
 
 class OursAiohttp(_OursAsync):
@@ -370,47 +400,33 @@ class OursAsyncStdlib(_OursAsync):
 # -- openai-python ---------------------------------------------------------------------------
 
 
-class _OpenAIPython:
+class _OpenAIPython(_PerBase):
     is_async = False
 
     def __init__(self) -> None:
+        super().__init__()
+        import openai  # noqa: F401  (at start, as every worker imports its library)
+
+    def _build(self, base: str) -> Any:
         import openai
 
-        self.lib = openai
-        self.clients: Dict[str, Any] = {}
-
-    def client(self, base: str) -> Any:
-        client = self.clients.get(base)
-        if client is None:
-            factory = self.lib.AsyncOpenAI if self.is_async else self.lib.OpenAI
-            client = self.clients[base] = factory(api_key=KEY, base_url=base)
-        return client
+        factory = openai.AsyncOpenAI if self.is_async else openai.OpenAI
+        return factory(api_key=KEY, base_url=base)
 
 
-class OpenAIPythonSync(_OpenAIPython):
-    def request(self, base: str, count: int) -> int:
-        client, total = self.client(base), 0
-        for _ in range(count):
-            completion = client.chat.completions.create(messages=MESSAGES, model=MODEL)
-            total += len(completion.choices[0].message.content)
-        return total
+class OpenAIPythonSync(_OpenAIPython, _Calls):
+    def _one(self, client: Any) -> int:
+        return len(client.chat.completions.create(messages=MESSAGES, model=MODEL).choices[0].message.content)
 
-    def stream(self, base: str, count: int) -> int:
-        client, total = self.client(base), 0
-        for _ in range(count):
-            texts = []
-            for chunk in client.chat.completions.create(messages=MESSAGES, model=MODEL, stream=True):
-                if chunk.choices and chunk.choices[0].delta.content:
-                    texts.append(chunk.choices[0].delta.content)
-            total += len("".join(texts))
-        return total
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
+    def _one_stream(self, client: Any) -> int:
+        texts = []
+        for chunk in client.chat.completions.create(messages=MESSAGES, model=MODEL, stream=True):
+            if chunk.choices and chunk.choices[0].delta.content:
+                texts.append(chunk.choices[0].delta.content)
+        return len("".join(texts))
 
 
-class OpenAIPythonAsync(_OpenAIPython):
+class OpenAIPythonAsync(_OpenAIPython, _AsyncCalls):
     is_async = True
 
     async def _one(self, client: Any) -> int:
@@ -423,23 +439,6 @@ class OpenAIPythonAsync(_OpenAIPython):
             if chunk.choices and chunk.choices[0].delta.content:
                 texts.append(chunk.choices[0].delta.content)
         return len("".join(texts))
-
-    async def request(self, base: str, count: int) -> int:
-        client = self.client(base)
-        return sum([await self._one(client) for _ in range(count)])
-
-    async def stream(self, base: str, count: int) -> int:
-        client = self.client(base)
-        return sum([await self._one_stream(client) for _ in range(count)])
-
-    async def concurrent(self, base: str, count: int, width: int, stream: bool) -> int:
-        client = self.client(base)
-        one = self._one_stream if stream else self._one
-        return await _fan_out(lambda: one(client), count, width)
-
-    async def close(self) -> None:
-        for client in self.clients.values():
-            await client.close()
 
 
 #: Every client by the name run.py and profile.py use; the module each needs installed.
