@@ -3,7 +3,8 @@
     python bench/profile.py ROW [--tool cprofile|pyinstrument] [--top 20] [--repeat N]
 
 The row's client runs in this process against the bench server (its own process, as in
-run.py), once to warm up, then ``--repeat`` times under the profiler. cProfile prints the
+run.py), once to warm up, then ``--repeat`` times under the profiler. cProfile (timing CPU,
+as run.py does, so waiting for the server costs nothing) prints the
 top cumulative costs inside openai_bindings (core, transports, providers), each as a share
 of the profiled time, then the top self times anywhere (json, urllib3, asyncio ...).
 pyinstrument prints its call tree. ``import`` and ``cold-start`` profile a fresh interpreter.
@@ -19,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any, Dict, List, Tuple
 
 HERE = sys.path.pop(0)  # this directory: its profile.py (this file) would shadow the standard library's
@@ -31,6 +33,18 @@ import run  # noqa: E402
 from clients import CLIENTS, KEY  # noqa: E402
 from payloads import MODEL  # noqa: E402
 from server import BenchServer  # noqa: E402
+
+#: Runs a script (argv[2], given argv[3:]) under cProfile on CPU time; the stats go to argv[1].
+PROFILED_RUN = """
+import cProfile, runpy, sys, time
+output, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+runpy.run_path(script, run_name="__main__")
+profile.disable()
+profile.dump_stats(output)
+"""
 
 #: Rows measured another way, and what stands for them here.
 ALIASES = {"hooks-calls": "request-sync-urllib3", "accumulate-linear": "accumulate-8mb"}
@@ -109,7 +123,7 @@ def profile_row(row: run.RowSpec, tool: str, top: int, repeat: int) -> None:
                 profiler.stop()
                 print(profiler.output_text(unicode=True, color=False))
             else:
-                profile = cProfile.Profile()
+                profile = cProfile.Profile(time.process_time)  # CPU, as run.py measures
                 profile.enable()
                 for _ in range(repeat):
                     once()
@@ -131,7 +145,7 @@ def profile_process(row: run.RowSpec, top: int) -> None:
         with open(script, "w") as out:
             out.write(run.COLD["ours"] if row.id == "cold-start" else "import openai_bindings\n")
         output = os.path.join(work, "cold.prof")
-        command = [sys.executable, "-m", "cProfile", "-o", output, script, server.url("chat"), KEY, MODEL]
+        command = [sys.executable, "-c", PROFILED_RUN, output, script, server.url("chat"), KEY, MODEL]
         subprocess.run(command, env=run.child_env(), cwd=work, check=True, timeout=120, capture_output=True)
         print(f"{row.id}: a fresh interpreter under cProfile\n")
         print_stats(pstats.Stats(output), top)

@@ -1005,6 +1005,7 @@ def machine() -> Dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()} ({platform.system()})",
         "packages": ", ".join(versions),
         "commit": commit or "unknown",
+        "load": " ".join(f"{load:.1f}" for load in os.getloadavg()),
     }
 
 
@@ -1033,7 +1034,8 @@ def report(results: List[Result], ctx: Context, info: Dict[str, str], elapsed: f
         f"# Benchmark results{' (--quick: tiny sizes, ratios not meaningful)' if s.quick else ''}",
         "",
         f"- date: {info['date']} (run took {elapsed:.0f} s)",
-        f"- machine: {info['cpu']}; {info['python']}",
+        f"- machine: {info['cpu']}; {info['python']}; load average at the end {info['load']} "
+        f"(1, 5, 15 min: other work on the machine inflates and scatters CPU times)",
         f"- packages: {info['packages']}",
         f"- commit: {info['commit']}",
         f"- method: client process CPU time; a ratio is the median of the per-round ratios over "
