@@ -7,7 +7,8 @@ run.py), once to warm up, then ``--repeat`` times under the profiler. cProfile (
 as run.py does, so waiting for the server costs nothing) prints the
 top cumulative costs inside openai_bindings (core, transports, providers), each as a share
 of the profiled time, then the top self times anywhere (json, urllib3, asyncio ...).
-pyinstrument prints its call tree. ``import`` and ``cold-start`` profile a fresh interpreter.
+pyinstrument prints its call tree. ``import`` and ``cold-start`` profile a fresh interpreter;
+``sync-no-asyncio`` names the imports that loaded asyncio or aiohttp into a sync client.
 
 cProfile sees only the thread that runs the workload: for ``*-async-stdlib`` rows the
 transport's work in executor threads is missing (pyinstrument has the same limit).
@@ -16,6 +17,7 @@ transport's work in executor threads is missing (pyinstrument has the same limit
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +33,7 @@ sys.path.insert(0, HERE)
 
 import run  # noqa: E402
 from clients import CLIENTS, KEY  # noqa: E402
-from payloads import MODEL  # noqa: E402
+from payloads import MESSAGES, MODEL  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 #: Runs a script (argv[2], given argv[3:]) under cProfile on CPU time; the stats go to argv[1].
@@ -161,6 +163,28 @@ def profile_process(row: run.RowSpec, top: int) -> None:
                 print(f"{micros:>8}  {module}")
 
 
+def import_chains(modules: Tuple[str, ...]) -> None:
+    """sync-no-asyncio: which import loaded each of ``modules`` in a sync client's life."""
+    with BenchServer() as server:
+        args = (json.dumps(MESSAGES), MODEL, KEY, server.url("chat"), server.url("stream-10"))
+        _, err = run._python(run.SYNC_IMPORTS, *args, flags=["-X", "importtime"])
+    lines = [line.split("|")[2] for line in err.splitlines() if line.count("|") == 2][1:]
+    for wanted in modules:
+        # -X importtime lists a module after what it imported, one more space deeper per level
+        found = [i for i, name in enumerate(lines) if name.strip() == wanted]
+        if not found:
+            print(f"{wanted}: not imported")
+            continue
+        chain, index = [wanted], found[0]
+        depth = len(lines[index]) - len(lines[index].lstrip())
+        for name in lines[index + 1 :]:
+            level = len(name) - len(name.lstrip())
+            if level < depth:
+                chain.append(name.strip())
+                depth = level
+        print(f"{wanted} was imported by: {' <- '.join(chain[1:]) or 'the script itself'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("row", help="a row id (python bench/run.py --list)")
@@ -171,8 +195,10 @@ def main() -> int:
     row = run.ROWS.get(ALIASES.get(args.row, args.row))
     if row is None:
         parser.error(f"unknown row {args.row!r}; rows: {', '.join(run.ROWS)}")
-    if row.id in ("import", "cold-start", "sync-no-asyncio"):
-        profile_process(run.ROWS["cold-start" if row.id == "sync-no-asyncio" else row.id], args.top)
+    if row.id == "sync-no-asyncio":
+        import_chains(("asyncio", "aiohttp"))
+    elif row.id in ("import", "cold-start"):
+        profile_process(row, args.top)
     elif row.profile is None:
         parser.error(f"{row.id} has nothing to profile (rss rows: use tracemalloc)")
     else:

@@ -1185,7 +1185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(os.path.join(output, "latest.md"), "w") as out:
         out.write(text)
     with open(os.path.join(output, "latest.json"), "w") as out:
-        json.dump(raw_data(results, ctx, info), out, indent=1)
+        json.dump(raw_data(results, ctx, info), out, separators=(",", ":"))
     drawn = chart(results, os.path.join(output, "latest.png"))
     print("\n" + text)
     print(f"written: {os.path.join(output, 'latest.md')}" + (" and latest.png" if drawn else ""))
