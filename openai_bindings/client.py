@@ -9,6 +9,7 @@ and does no I/O itself; ``OpenAI`` runs them with blocking calls,
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import platform
@@ -21,6 +22,7 @@ from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_p
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
+from .background import Background
 from .errors import OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -195,8 +197,10 @@ class BaseClient(AllEndpoints):
             request=outcome.request,
             guard=self._guard,
             watch=outcome.watch,
+            output_type=outcome.output_type,
         )
         self._streams.add(stream)  # weakly: client.close() closes the streams still open
+        stream._owner = self  # strongly: a stream keeps its client (and its pool) alive, not the reverse
         return stream
 
     def _close_streams(self) -> list:
@@ -297,8 +301,11 @@ class BaseClient(AllEndpoints):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient):
-    """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
+class OpenAI(BaseClient, Background):
+    """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
+
+    ``submit(...)`` runs a call in the background for hosts with their own event loop.
+    """
 
     is_async = False
 
@@ -314,6 +321,7 @@ class OpenAI(BaseClient):
         if self.closed:
             return
         self.closed = True
+        self._shutdown_background()
         for pending in self._close_streams():
             _discard(pending)
         close = getattr(self.transport, "close", None)
@@ -321,6 +329,12 @@ class OpenAI(BaseClient):
             result = close()
             if inspect.isawaitable(result):
                 _discard(result)
+
+    def __del__(self) -> None:
+        # A client dropped without close() lets go of its pooled connections quietly.
+        if not getattr(self, "closed", True):
+            with contextlib.suppress(Exception):
+                self.close()
 
     def __enter__(self) -> OpenAI:
         return self

@@ -43,6 +43,9 @@ _BUILTIN_MODULES = ("openai_bindings.transports", "openai_bindings.providers")
 class PluginLoadWarning(UserWarning):
     """A plugin could not be imported or registered; the rest keeps working."""
 
+    #: Which plugin failed and why, for hosts that report it their own way (the CLI's one line).
+    failure: PluginFailure | None = None
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -123,13 +126,12 @@ class Registry:
 
     def fail(self, plugin: str, origin: str, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self.failures.append(PluginFailure(plugin, origin, text))
+        failure = PluginFailure(plugin, origin, text)
+        self.failures.append(failure)
         where = "" if origin in (plugin, BUILTIN) else f" from {origin}"
-        warnings.warn(
-            f"openai_bindings plugin {plugin!r}{where} was skipped: {text}",
-            PluginLoadWarning,
-            stacklevel=4,
-        )
+        warning = PluginLoadWarning(f"openai_bindings plugin {plugin!r}{where} was skipped: {text}")
+        warning.failure = failure
+        warnings.warn(warning, stacklevel=4)
 
 
 _lock = threading.Lock()
@@ -170,15 +172,22 @@ def _normalise(name: str) -> str:
 
 
 def _entry_points() -> Iterator[tuple[Any, str]]:
+    """Our group's entry points, with their distribution's name.
+
+    ``entry_points(group=)`` reads each distribution's entry_points.txt only; the METADATA
+    (an email message to parse) is read just for the distributions that have one of ours.
+    Reading every distribution's METADATA cost 45-58 ms of a cold start.
+    """
     import importlib.metadata  # only here: scanning distributions is the slow part of loading
 
     seen: set[str] = set()
-    for dist in importlib.metadata.distributions():
-        dist_name = dist.metadata["Name"] or "unknown distribution"
-        for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP and ep.name not in seen:
-                seen.add(ep.name)  # the first on sys.path wins, as for imports
-                yield ep, dist_name
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)  # the first on sys.path wins, as for imports
+        dist = getattr(ep, "dist", None)
+        name = (dist.metadata["Name"] if dist is not None else None) or "unknown distribution"
+        yield ep, name
 
 
 def _load() -> Registry:

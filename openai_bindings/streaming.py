@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from ._boundary import Guard
 from ._logging import logger
@@ -28,6 +28,7 @@ from .result import expected_length, find_request_id
 
 if TYPE_CHECKING:
     import asyncio
+    import os
 
 __all__ = ["DONE", "AsyncStream", "LegacyChunk", "Stream", "StreamState"]
 
@@ -62,8 +63,10 @@ class _StreamBase:
         request: Optional[Request] = None,
         guard: Optional[Guard] = None,
         watch: Optional[Watch] = None,
+        output_type: Any = None,
     ) -> None:
         self.response = response
+        self.output_type = output_type
         self.state = state
         self.callback = callback
         self.request = request
@@ -79,6 +82,7 @@ class _StreamBase:
         self._drained = 0
         self._ended = False  # the body was read to its end (the last events may still be queued)
         self._aborted: Optional[BaseException] = None
+        self._owner: Any = None  # the client, kept alive while the stream is
 
     # -- the state machine, shared by both flavours ------------------------------------------
 
@@ -104,7 +108,7 @@ class _StreamBase:
         """The body ended: check its length, then flush the decoder."""
         self._ended = True
         expected = expected_length(self.response.headers, self.request)
-        if expected is not None and self._received < expected:
+        if expected is not None and self._received < expected and not self.state.done:
             raise APIConnectionError(
                 f"{self._where()}: the stream was cut off: {self._received} of {expected} bytes arrived"
             )
@@ -135,6 +139,7 @@ class _StreamBase:
                 error=error,
                 elapsed=time.monotonic() - watch.sent,
                 attempt=watch.attempt,
+                final=True,
             )
 
     def _abort(self, error: BaseException) -> None:
@@ -236,6 +241,28 @@ class _StreamBase:
     def usage(self) -> Optional[Dict[str, Any]]:
         return self.state.usage
 
+    def _structured(self) -> tuple[Any, Optional[str]]:
+        if self.output_type is None:
+            return None, None
+        from .structured import parse_message, parse_response
+
+        if self.state.kind == "responses":
+            return parse_response(self.output_type, self.state.response)
+        return parse_message(self.output_type, self.message, self.finish_reason)
+
+    @property
+    def parsed(self) -> Any:
+        """A finished stream's answer parsed into the requested type (None without one, or on refusal)."""
+        return self._structured()[0]
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The refusal the model streamed, if it declined to answer in the requested format."""
+        if self.output_type is None and self.state.kind == "chat":
+            message = self.message
+            return message.get("refusal") if message else None
+        return self._structured()[1]
+
     @property
     def final_response(self) -> Optional[Dict[str, Any]]:
         """Responses API: the response object from ``response.completed``."""
@@ -295,6 +322,9 @@ class Stream(_StreamBase):
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
             if failure is not None:
+                if state.done and self._aborted is None:  # past [DONE] the answer is whole
+                    self._finish()
+                    raise StopIteration
                 self._fail(self._aborted or failure)
             events = self._after_chunk(chunk)
             if events:
@@ -322,6 +352,14 @@ class Stream(_StreamBase):
         for _ in self:
             pass
         return self
+
+    def write_to_file(self, path: Union[str, os.PathLike[str]]) -> int:
+        """A byte stream (``speech(..., stream=True)``) written to ``path`` as it arrives; its size."""
+        written = 0
+        with open(path, "wb") as target:
+            for chunk in self:
+                written += target.write(_as_bytes(chunk))
+        return written
 
     def close(self) -> None:
         """Stop reading and let go of the connection (safe to call twice)."""
@@ -406,6 +444,9 @@ class AsyncStream(_StreamBase):
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
             if failure is not None:
+                if state.done and self._aborted is None:  # past [DONE] the answer is whole
+                    await self._finish()
+                    raise StopAsyncIteration
                 await self._fail(self._aborted or failure)
             events = self._after_chunk(chunk)
             if events:
@@ -434,6 +475,14 @@ class AsyncStream(_StreamBase):
         async for _ in self:
             pass
         return self
+
+    async def write_to_file(self, path: Union[str, os.PathLike[str]]) -> int:
+        """A byte stream written to ``path`` as it arrives (writes are small and local)."""
+        written = 0
+        with open(path, "wb") as target:  # chunks are small: no thread hop per chunk
+            async for chunk in self:
+                written += target.write(_as_bytes(chunk))
+        return written
 
     async def aclose(self) -> None:
         """Stop reading and let go of the connection (safe to call twice)."""
@@ -482,6 +531,12 @@ def _release(response: Response, loop: Optional[asyncio.AbstractEventLoop]) -> N
     closer = getattr(result, "close", None)
     if closer is not None:
         closer()  # no loop left to run it: silence "never awaited"
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    if not isinstance(chunk, (bytes, bytearray)):
+        raise TypeError("write_to_file is for byte streams (speech); this stream carries decoded events")
+    return bytes(chunk)
 
 
 def aborted_error() -> ClientClosedError:
