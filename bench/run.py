@@ -324,12 +324,15 @@ class WorkerProcess:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.busy = True  # until it says it is ready
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
+        """Queue the worker's answers; at its end (EOF), close the pipe and queue ""."""
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.lines.put(line)
         self.lines.put("")
 
     def answer(self, timeout: float) -> Dict[str, Any]:
@@ -357,16 +360,21 @@ class WorkerProcess:
         return self.send({"op": "run", "workload": workload, "args": args}, timeout)
 
     def stop(self) -> None:
+        """Ask it to exit (kill it when busy or deaf), and release both pipes."""
         if self.busy:  # still working on a command (we were interrupted): no point waiting
             self.kill()
-        if self.process.poll() is None:
-            try:
-                assert self.process.stdin is not None
+        assert self.process.stdin is not None
+        try:
+            if self.process.poll() is None:
                 self.process.stdin.write('{"op": "exit"}\n')
-                self.process.stdin.close()
-                self.process.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.kill()
+            self.process.stdin.close()
+        except OSError:
+            pass  # it is gone already
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.reader.join(10)  # it closes stdout at EOF
 
     def kill(self) -> None:
         if self.process.poll() is None:
