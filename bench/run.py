@@ -304,7 +304,9 @@ def child_env() -> Dict[str, str]:
     """Children import this checkout's openai_bindings (the one being measured), quietly."""
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    for name in ("OPENAI_BINDINGS_LOG", "OPENAI_BINDINGS_TRANSPORT", "OPENAI_LOG"):
+    # PYTHONDONTWRITEBYTECODE would make every fresh interpreter compile this checkout from source
+    # while installed packages (openai, urllib3) load their .pyc: write it, as an install does.
+    for name in ("OPENAI_BINDINGS_LOG", "OPENAI_BINDINGS_TRANSPORT", "OPENAI_LOG", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
 
