@@ -10,9 +10,10 @@ sessions' send/tool-loop logic are plans, so each is written once and runs on
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any, Callable, Dict, Generator, Sequence, Tuple
+
+from .http import is_awaitable
 
 __all__ = ["Call", "Gather", "Sleep", "Step", "Thread", "run_async", "run_sync"]
 
@@ -50,7 +51,7 @@ class Call(Step):
 
     async def arun(self) -> Any:
         value = self.asyncfn(*self.args, **self.kwargs)
-        if inspect.isawaitable(value):
+        if is_awaitable(value):
             value = await value
         return value
 
@@ -61,11 +62,12 @@ class Thread(Call):
 
     async def arun(self) -> Any:
         import asyncio
+        import inspect  # the async path: asyncio has loaded it already
 
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*self.args, **self.kwargs)
         value = await asyncio.to_thread(self.fn, *self.args, **self.kwargs)
-        if inspect.isawaitable(value):
+        if is_awaitable(value):
             value = await value
         return value
 

@@ -10,10 +10,9 @@ and does no I/O itself; ``OpenAI`` runs them with blocking calls,
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
-import platform
+import sys
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
@@ -26,7 +25,7 @@ from .accumulate import StreamState
 from .api import AllEndpoints
 from .background import Background
 from .errors import ClientClosedError, OpenAIError, PluginError
-from .http import Body, Headers, Request, Timeout, TimeoutLike
+from .http import Body, Headers, Request, Timeout, TimeoutLike, is_awaitable
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
 
 DEFAULT_TIMEOUT = Timeout(connect=5.0, read=600.0)
+#: For the User-Agent (platform.python_version() would load the platform module at import).
+_PYTHON = ".".join(map(str, sys.version_info[:3]))
 DEFAULT_MAX_RETRIES = 2
 #: The longest Retry-After wait honoured; a server asking for more gets its error raised at once.
 DEFAULT_MAX_RETRY_WAIT = 60.0
@@ -110,7 +111,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
             {
                 "Accept": "application/json",
                 "User-Agent": f"openai-bindings/{__version__} (transport={self.transport.name}; "
-                f"python/{platform.python_version()})",
+                f"python/{_PYTHON})",
             }
         )
         if self.provider.static_auth():
@@ -289,7 +290,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
                     continue
                 stream.response.closed = True
                 result = close()
-                if inspect.isawaitable(result):
+                if is_awaitable(result):
                     pending.append(result)
         return pending
 
@@ -411,7 +412,7 @@ class OpenAI(_SyncCalls, Background):
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 _discard(result)
 
     def __del__(self) -> None:
@@ -449,7 +450,7 @@ class AsyncOpenAI(_AsyncCalls):
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 await result
 
     aclose = close

@@ -8,7 +8,6 @@ standard library).
 
 from __future__ import annotations
 
-import inspect
 import os
 from typing import Any, AsyncIterator, Iterator
 
@@ -19,10 +18,17 @@ from .plugins import Registered, get_registry
 __all__ = ["TRANSPORT_ENV", "ThreadedAsyncTransport", "is_async_transport", "resolve_transport"]
 
 TRANSPORT_ENV = "OPENAI_BINDINGS_TRANSPORT"
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
 
 
 def is_async_transport(transport: Any) -> bool:
-    return inspect.iscoroutinefunction(getattr(transport, "send", None))
+    send = getattr(transport, "send", None)
+    code = getattr(getattr(send, "__func__", send), "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)  # what inspect checks, without importing it
+    import inspect
+
+    return inspect.iscoroutinefunction(send)
 
 
 def _describe_available(table: dict[str, Registered]) -> str:
