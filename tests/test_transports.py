@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
+import signal
 import socket
 import ssl
 import threading
@@ -181,3 +185,172 @@ def test_one_transport_serves_many_threads(server, name):
     assert failures == []
     assert len(server.requests) == 40
     assert server.connections <= 8  # connections were reused, never more than one per thread
+
+
+# -- defects found under faults (issue 9), each with the test that would have caught it ---------------
+
+
+def _gated_stream(server, gate: threading.Event, path: str = "/stream") -> None:
+    server.queue(Reply(chunks=[b"data: 1\n\n", b"data: 2\n\n"], gate=gate), path=path)
+
+
+def test_breaking_out_of_streams_never_poisons_the_pool(harness, server):
+    """urllib3 once put a connection whose socket a finalizer had already closed back in its pool:
+    the next request failed with ``ValueError: file descriptor cannot be a negative integer`` in
+    most of 100 rounds. An abandoned stream, collected as part of a reference cycle, is the case."""
+    gate = threading.Event()
+    for round_ in range(100):
+        _gated_stream(server, gate)
+        response = harness.send(_request("GET", server.url("/stream")))
+        chunks = harness.chunks(response)
+        assert next(chunks) == b"data: 1\n\n"
+        cycle: list = [response, chunks]
+        cycle.append(cycle)  # what a stream and its generator were: found only by the cyclic GC
+        del response, chunks, cycle
+        gc.collect(1)  # the young generations hold the cycle: cheap, and enough
+        answer = harness.send(_request("GET", server.url(f"/next/{round_}")))
+        assert json.loads(harness.read(answer))["path"] == f"/next/{round_}"
+    gate.set()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_request_is_never_sent_twice(harness, server, method):
+    """The stdlib transport re-sent a request when a kept-alive connection was closed under it,
+    and aiohttp does the same for GET: the server saw it twice although max_retries was 0."""
+    server.queue(Reply(body=b"first"), Reset())
+    assert harness.read(harness.send(_request(method, server.url("/a"), b"{}"))) == b"first"
+    with pytest.raises(APIConnectionError, match="not sent again"):
+        harness.send(_request(method, server.url("/b"), b"{}"))
+    assert [r.path for r in server.requests] == ["/a", "/b"]
+
+
+def test_closing_an_unfinished_response_closes_its_connection_at_once(harness, server):
+    """close is synchronous (even for aiohttp), idempotent, callable from another thread, and the
+    server sees the connection closed without any garbage collection."""
+    gate = threading.Event()
+    _gated_stream(server, gate)
+    response = harness.send(_request("GET", server.url("/stream")))
+    chunks = harness.chunks(response)
+    assert next(chunks) == b"data: 1\n\n"
+    number = server.requests[-1].connection
+    results = []
+    closer = threading.Thread(target=lambda: results.append(response._close()))
+    closer.start()
+    closer.join(5)
+    assert results == [None]  # not an awaitable: a finalizer can call it
+    assert response._close() is None  # twice is fine
+    assert server.wait_for_closed(number, timeout=3)
+    gate.set()
+
+
+def test_a_finished_response_returns_its_connection_for_reuse(harness, server):
+    for path in ("/one", "/two"):
+        response = harness.send(_request("GET", server.url(path)))
+        harness.read(response)
+        assert response._close() is None  # closing again after the read is harmless
+    assert server.requests[0].connection == server.requests[1].connection
+    assert server.closed_connections == []
+
+
+_SUSPECTS = ("Response", "_Exchange", "_Body", "_Route", "HTTPResponse", "ClientResponse")
+
+
+def test_no_reference_cycles_between_response_body_and_transport(harness, server):
+    """Responses are released by reference counting alone: nothing the transports make per
+    request is left for the cyclic garbage collector (full read, abandoned, or failed)."""
+    gate = threading.Event()
+    _gated_stream(server, gate, "/abandoned")
+    server.queue(Drop(sent=b"data: 1\n\n", chunked=True), path="/failed")
+    full, abandoned, failed = (_request("GET", server.url(p)) for p in ("/full", "/abandoned", "/failed"))
+    transport = harness.transport
+
+    def exchanges() -> None:
+        transport.send(full).read()
+        response = transport.send(abandoned)
+        chunks = response.iter_bytes()
+        next(chunks)
+        response.close()
+        chunks.close()
+        response = transport.send(failed)
+        with contextlib.suppress(APIConnectionError):
+            response.read()
+
+    async def aexchanges() -> None:  # one coroutine: the test itself makes no asyncio task cycles
+        await (await transport.send(full)).aread()
+        response = await transport.send(abandoned)
+        chunks = response.aiter_bytes()
+        await chunks.__anext__()
+        await response.aclose()
+        await chunks.aclose()
+        response = await transport.send(failed)
+        with contextlib.suppress(APIConnectionError):
+            await response.aread()
+
+    harness.read(harness.send(_request("GET", server.url("/warm-up"))))  # sessions, pools: made once
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        harness.run(aexchanges()) if harness.is_async else exchanges()
+        gc.collect()
+        left = [
+            repr(thing)[:120]
+            for thing in gc.garbage
+            if type(thing).__name__ in _SUSPECTS
+            or getattr(thing, "__name__", "") in ("_body", "iter_bytes", "aiter_bytes")
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        gate.set()
+    assert left == [], left
+
+
+def test_a_closed_transport_refuses_new_requests(harness, server):
+    harness.read(harness.send(_request("GET", server.url("/before"))))
+    if harness.is_async:
+        harness.run(harness.transport.close())
+    else:
+        harness.transport.close()
+    with pytest.raises(APIConnectionError, match="closed"):
+        harness.send(_request("GET", server.url("/after")))
+    assert [r.path for r in server.requests] == ["/before"]
+    if harness.name == "aiohttp":
+        assert harness.transport._session is None  # no new session made behind the closed one
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("name", ["stdlib", "urllib3"])
+def test_a_forked_child_opens_its_own_connections(server, name):
+    """The child never uses (or shuts down) the parent's pooled sockets."""
+    from openai_bindings.transports import StdlibTransport, Urllib3Transport
+
+    transport = StdlibTransport() if name == "stdlib" else Urllib3Transport()
+    assert transport.send(_request("GET", server.url("/parent-1"))).read()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 1
+        try:
+            echoed = json.loads(transport.send(_request("GET", server.url("/child"))).read())
+            code = 0 if echoed["path"] == "/child" else 2
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 15
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child did not finish")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert transport.send(_request("GET", server.url("/parent-2"))).read()
+    transport.close()
+    connection = {r.path: r.connection for r in server.requests}
+    assert connection["/child"] != connection["/parent-1"]  # the child connected for itself
+    assert connection["/parent-2"] == connection["/parent-1"]  # the parent's socket was left alone

@@ -1,110 +1,278 @@
 """The aiohttp transport: one ClientSession per transport, created inside the running loop.
 
-aiohttp is imported when the session is first needed. The body is read with
-``iter_any()`` (never ``readline``, which fails on long SSE lines), and only
-``sock_read`` bounds a streamed body, never a ``total`` timeout.
+aiohttp (and asyncio) are imported when the session is first needed, so a sync
+client never loads them. The body is read with ``readany()`` (never
+``readline``, which fails on long SSE lines), and only ``sock_read`` bounds a
+streamed body, never a ``total`` timeout. aiohttp's own silent second attempt
+on a dropped keep-alive connection is turned off: a request is sent once, and
+the client's retry policy decides the rest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import socket
 import ssl
-from typing import Any, AsyncIterator, NoReturn, Optional
+import threading
+from typing import Any, AsyncIterator, Dict, Iterable, NoReturn, Optional, Tuple
 
-from openai_bindings.errors import APIConnectionError, APITimeoutError
-from openai_bindings.http import Request, Response
+from openai_bindings.errors import APIConnectionError
+from openai_bindings.http import Request, Response, Timeout
+
+from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, where
 
 __all__ = ["AiohttpTransport"]
 
+_MAX_ROUTES = 256
+#: (proxy URL, headers for its CONNECT, headers added to each request, the proxy)
+_Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy]]
+_DIRECT: _Route = (None, None, None, None)
+
 
 class AiohttpTransport:
-    """aiohttp.ClientSession, made lazily in the loop that first sends (and remade for a new loop)."""
+    """aiohttp.ClientSession, made lazily in the loop that first sends (and remade for a new loop).
+
+    Takes ``proxy=``, ``verify=`` and ``trust_env=`` as every built-in transport does;
+    ``ssl_context=`` is the older name of ``verify=<SSLContext>``.
+    """
 
     name = "aiohttp"
     requires = ("aiohttp",)
     extra = "aiohttp"
 
-    def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, limit: int = 100) -> None:
-        self._ssl = ssl_context
+    def __init__(
+        self,
+        *,
+        proxy: Optional[str] = None,
+        verify: Verify = True,
+        trust_env: bool = True,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        limit: int = 100,
+    ) -> None:
+        self._network = Network(proxy=proxy, verify=verify, trust_env=trust_env, ssl_context=ssl_context)
         self._limit = limit
         self._session: Any = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop: Any = None
+        self._closed = False
+        self._aiohttp: Any = None
+        self._asyncio: Any = None
+        self._timeouts: Dict[Timeout, Any] = {}
+        self._routes: Dict[str, _Route] = {}
 
-    def _get_session(self) -> Any:
-        import aiohttp
-
-        loop = asyncio.get_running_loop()
-        if self._session is not None and (self._loop is not loop or self._session.closed):
-            # A session belongs to one loop; the old loop is gone (asyncio.run twice with one
-            # client), so drop its pool without awaiting, and silence its "unclosed" warning.
-            _abandon(self._session)
-            self._session = None
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._limit, ssl=self._ssl if self._ssl is not None else True
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-            )
-            self._loop = loop
-        return self._session
+    # -- the transport API --------------------------------------------------------------------
 
     async def send(self, request: Request) -> Response:
-        import aiohttp
-
-        where = f"{request.method} {request.url.split('?', 1)[0]}"
-        session = self._get_session()
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=request.timeout.connect,
-            sock_connect=request.timeout.connect,
-            sock_read=request.timeout.read,
-        )
+        session = self._session
+        if session is None or session.closed or self._loop is not self._asyncio.get_running_loop():
+            session = self._new_session()
+        url = request.url
+        proxy_url, proxy_headers, extra, proxy = self._route(url)
+        headers: Any = request.headers
+        if extra is not None:
+            headers = {**headers, **extra}
         body = request.body
-        data: Any = body if body is None or isinstance(body, bytes) else _aiter(body)
         try:
             raw = await session.request(
                 request.method,
-                request.url,
-                data=data,
-                headers=dict(request.headers),
-                timeout=timeout,
+                url,
+                data=body if body is None or isinstance(body, bytes) else _aiter(body),
+                headers=headers,
+                timeout=self._timeout(request.timeout),
                 allow_redirects=False,
                 compress=None,
+                proxy=proxy_url,
+                proxy_headers=proxy_headers,
             )
         except Exception as error:
-            _reraise(error, where)
-
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in raw.content.iter_any():
-                    yield chunk
-            except Exception as error:
-                _reraise(error, where)
-
-        async def close() -> None:
-            if raw.content.at_eof():
-                raw.release()  # read to the end: the connection goes back to the pool
-            else:
-                raw.close()
-
-        return Response(status=raw.status, headers=raw.headers.items(), stream=stream(), close=close)
+            self._raise(error, request, proxy)
+        exchange = _Exchange(raw)
+        return Response(
+            status=raw.status,
+            headers=raw.headers.items(),
+            stream=_Body(raw.content, exchange, self, request, proxy),
+            close=exchange.close,
+        )
 
     async def close(self) -> None:
+        """Close the session and refuse new requests (a closed transport never makes a new session)."""
+        self._closed = True
         session, self._session = self._session, None
         if session is None:
             return
-        if self._loop is asyncio.get_running_loop():
+        if self._loop is self._asyncio.get_running_loop():
             await session.close()
         else:
             _abandon(session)
 
     def __repr__(self) -> str:
-        return "<AiohttpTransport>"
+        return f"<AiohttpTransport{self._network.describe()}>"
+
+    # -- session, routes, timeouts ------------------------------------------------------------
+
+    def _new_session(self) -> Any:
+        if self._closed:
+            raise APIConnectionError("this aiohttp transport is closed; make a new one")
+        if self._aiohttp is None:
+            import asyncio
+
+            import aiohttp
+
+            self._asyncio, self._aiohttp = asyncio, aiohttp
+        loop = self._asyncio.get_running_loop()
+        if self._session is not None:
+            # A session belongs to one loop; the old loop is gone (asyncio.run twice with one
+            # client), so drop its pool without awaiting, and silence its "unclosed" warning.
+            _abandon(self._session)
+            self._session = None
+        aiohttp = self._aiohttp
+        network = self._network
+        tls: Any = True  # aiohttp's default context: the system's trust (and SSL_CERT_FILE)
+        if not network.verifies:
+            tls = False
+        elif network.verify is not True or not network.trust_env:
+            tls = network.ssl_context()
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._limit, ssl=tls),
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+            trust_env=False,  # the environment is read once, by Network, the same for every transport
+        )
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False  # never send a request twice behind the client's back
+        self._session, self._loop = session, loop
+        return session
+
+    def _route(self, url: str) -> _Route:
+        network = self._network
+        if not network.uses_proxies:
+            return _DIRECT
+        start = url.find("://") + 3
+        end = len(url)
+        for mark in "/?#":
+            found = url.find(mark, start)
+            if 0 <= found < end:
+                end = found
+        origin = url[:end]
+        route = self._routes.get(origin)
+        if route is None:
+            _, scheme, host, port, _ = origin_of(origin)
+            proxy = network.proxy_for(scheme, host, port)
+            if proxy is None:
+                route = _DIRECT
+            else:
+                auth = {"Proxy-Authorization": proxy.auth} if proxy.auth else None
+                # HTTPS: the credentials go with the CONNECT; plain HTTP: with each forwarded request.
+                route = (
+                    (proxy.url, auth, None, proxy) if scheme == "https" else (proxy.url, None, auth, proxy)
+                )
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes = {}
+            self._routes[origin] = route
+        return route
+
+    def _timeout(self, timeout: Timeout) -> Any:
+        """aiohttp's ClientTimeout for ours, made once per distinct value."""
+        made = self._timeouts.get(timeout)
+        if made is None:
+            made = self._aiohttp.ClientTimeout(
+                total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+            if len(self._timeouts) > 64:
+                self._timeouts = {}
+            self._timeouts[timeout] = made
+        return made
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def _raise(self, error: BaseException, request: Request, proxy: Optional[Proxy]) -> NoReturn:
+        aiohttp = self._aiohttp
+        network = self._network
+        at = where(request.method, request.url)
+        if proxy is not None:
+            at += f" (through the proxy {proxy.redacted})"
+        if isinstance(error, (self._asyncio.TimeoutError, TimeoutError)):
+            raise network.failure(at, error, timeout=True) from error
+        if isinstance(error, aiohttp.ClientConnectorCertificateError):
+            detail = getattr(error.certificate_error, "verify_message", None) or str(error.certificate_error)
+            raise network.failure(at, error, tls=True, reason=detail) from error
+        if isinstance(error, (aiohttp.ClientError, OSError)):
+            if is_tls_failure(error):
+                raise network.failure(at, error, tls=True, reason=str(error)) from error
+            raise network.failure(at, error, reason=_reason(error, aiohttp, proxy)) from error
+        try:
+            raise error  # not ours to map: the client's error boundary wraps it
+        finally:
+            del error  # this frame is in the traceback: it must not hold the error (no cycle)
 
 
-async def _aiter(chunks: Any) -> AsyncIterator[bytes]:
+class _Exchange:
+    """One response's hold on its connection: released once, synchronously, from any thread."""
+
+    __slots__ = ("_held", "done", "thread")
+
+    def __init__(self, raw: Any) -> None:
+        self._held = [raw]
+        self.done = False  # the body was read to its end
+        self.thread = threading.get_ident()  # the loop's thread
+
+    def close(self) -> None:
+        try:
+            raw = self._held.pop()  # atomic: a second or concurrent close finds nothing
+        except IndexError:
+            return
+        if self.done:
+            raw.release()  # read to the end: the connection goes back to the pool
+            return
+        # Unread bytes on the wire: the connection is closed, not pooled. asyncio closes the
+        # socket on the loop's next turn; shutdown() tells the server now, even when the loop
+        # is not running or this is a finalizer in another thread.
+        connection = raw.connection
+        transport = connection.transport if connection is not None else None
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if threading.get_ident() == self.thread:
+            raw.close()
+            return
+        loop = raw._loop  # a finalizer in another thread: the loop's objects are the loop's to touch
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(raw.close)
+
+
+class _Body:
+    """The body as an async iterator of the chunks aiohttp has: one await per chunk, no generator."""
+
+    __slots__ = ("content", "exchange", "proxy", "request", "transport")
+
+    def __init__(
+        self, content: Any, exchange: _Exchange, transport: AiohttpTransport, request: Request, proxy: Any
+    ) -> None:
+        self.content = content
+        self.exchange = exchange
+        self.transport = transport
+        self.request = request
+        self.proxy = proxy
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk: bytes = await self.content.readany()
+        except Exception as error:
+            # aiohttp keeps this exception in its stream reader and raises it again on each read:
+            # its traceback would hold the reader (and this body) in a cycle only the GC finds.
+            error.__traceback__ = None
+            self.transport._raise(error, self.request, self.proxy)
+        if chunk:
+            return chunk
+        self.exchange.done = True
+        raise StopAsyncIteration
+
+
+async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
 
@@ -117,16 +285,20 @@ def _abandon(session: Any) -> None:
     session._connector = None
 
 
-def _reraise(error: BaseException, where: str) -> NoReturn:
-    import aiohttp
-
-    if isinstance(error, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError)):
-        raise APITimeoutError(f"{where}: timed out waiting for the server") from error
-    if isinstance(error, aiohttp.ClientConnectorCertificateError):
-        raise APIConnectionError(
-            f"{where}: TLS certificate verification failed; trust the server's CA with SSL_CERT_FILE, "
-            f"or pass an ssl_context ({error.certificate_error})"
-        ) from error
-    if isinstance(error, (aiohttp.ClientError, OSError)):
-        raise APIConnectionError(f"{where}: {type(error).__name__}: {error}") from error
-    raise error
+def _reason(error: BaseException, aiohttp: Any, proxy: Optional[Proxy]) -> str:
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return (
+            "the server closed the connection without answering (the request may or may not have "
+            "been processed; it was not sent again)"
+        )
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return f"the connection closed mid-body ({error})"
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        hint = ": check the user name and password in the proxy URL" if error.status == 407 else ""
+        return f"the proxy refused to open a tunnel ({error.status} {error.message}){hint}"
+    if isinstance(error, aiohttp.ClientProxyConnectionError) and proxy is not None:
+        return f"the proxy refused the connection (is it running at {proxy.host}:{proxy.port}?)"
+    if isinstance(error, aiohttp.ClientConnectorError) and isinstance(error.os_error, ConnectionRefusedError):
+        return f"connection refused (is a server listening there?) ({error})"
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
