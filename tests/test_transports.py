@@ -354,3 +354,85 @@ def test_a_forked_child_opens_its_own_connections(server, name):
     connection = {r.path: r.connection for r in server.requests}
     assert connection["/child"] != connection["/parent-1"]  # the child connected for itself
     assert connection["/parent-2"] == connection["/parent-1"]  # the parent's socket was left alone
+
+
+# -- ThreadedAsyncTransport: one reader thread per response, no executor hop per chunk -----------------
+
+
+def _threaded() -> tuple:
+    import asyncio
+
+    from openai_bindings.transport import ThreadedAsyncTransport
+    from openai_bindings.transports import StdlibTransport
+
+    return asyncio, ThreadedAsyncTransport(StdlibTransport())
+
+
+def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
+    asyncio, transport = _threaded()
+    parts = [b"data: %d\n\n" % n for n in range(200)]
+    server.queue(Reply(chunks=parts))
+
+    async def main() -> list:
+        response = await transport.send(_request("GET", server.url("/many")))
+        exchange = response.stream.exchange
+        deadline = time.monotonic() + 5
+        while not exchange.finished and time.monotonic() < deadline:  # the reader runs ahead
+            await asyncio.sleep(0.01)
+        got = [chunk async for chunk in response.aiter_bytes()]
+        assert asyncio.get_running_loop()._default_executor is None  # type: ignore[attr-defined]
+        await transport.close()
+        return got
+
+    loop = asyncio.new_event_loop()
+    try:
+        got = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert b"".join(got) == b"".join(parts)
+    assert len(got) == 1  # everything that waited was handed over at once
+
+
+def test_threaded_read_ahead_is_bounded(server, monkeypatch):
+    asyncio, transport = _threaded()
+    monkeypatch.setattr(type(transport), "READ_AHEAD", 64 * 1024)
+    body = bytes(range(256)) * 4096  # 1 MiB
+    server.queue(Reply(body=body))
+
+    async def main() -> bytes:
+        response = await transport.send(_request("GET", server.url("/big")))
+        exchange = response.stream.exchange
+        await asyncio.sleep(0.3)  # the reader fills its allowance and waits
+        assert not exchange.finished and exchange.size < 64 * 1024 + 65536
+        data = await response.aread()
+        await transport.close()
+        return data
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(main()) == body
+    finally:
+        loop.close()
+
+
+def test_threaded_send_cancelled_before_the_answer_releases_it(server):
+    asyncio, transport = _threaded()
+    gate = threading.Event()
+    server.queue(Reply(chunks=[b"late", b"more"], gate=gate, delay=0.3))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(transport.send(_request("GET", server.url("/slow"))))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.5)  # the answer arrives to nobody: the reader closes it
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert server.wait_for_closed(1, timeout=3)
+    gate.set()
+    transport.sync.close()

@@ -31,7 +31,16 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from openai_bindings.errors import APIConnectionError, APITimeoutError
 
-__all__ = ["Network", "Proxy", "Verify", "is_tls_failure", "origin_of", "scrub_chain", "where"]
+__all__ = [
+    "Network",
+    "Proxy",
+    "Verify",
+    "is_tls_failure",
+    "origin_of",
+    "scrub_chain",
+    "split_origin",
+    "where",
+]
 
 Verify = Union[bool, str, "os.PathLike[str]", ssl.SSLContext]
 
@@ -267,6 +276,23 @@ def origin_of(url: str) -> Tuple[str, str, str, int, str]:
     target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
     origin = f"{scheme}://{_netloc(parts.hostname, port)}"
     return origin, scheme, parts.hostname, port, target
+
+
+def split_origin(url: str) -> Tuple[str, str]:
+    """``("scheme://host:port", "/path?query")`` of a URL, cheaply (the per-request step);
+    ``origin_of`` validates an origin once, when it is first seen."""
+    start = url.find("://") + 3
+    end = len(url)
+    for mark in "/?#":
+        found = url.find(mark, start)
+        if 0 <= found < end:
+            end = found
+    rest = url[end:]
+    if "#" in rest:
+        rest = rest.split("#", 1)[0]
+    if not rest.startswith("/"):
+        rest = "/" + rest
+    return url[:end], rest
 
 
 def where(method: str, url: str) -> str:

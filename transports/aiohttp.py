@@ -17,16 +17,15 @@ import threading
 from typing import Any, AsyncIterator, Dict, Iterable, NoReturn, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
-from openai_bindings.http import Request, Response, Timeout
+from openai_bindings.http import Request, Response, Timeout, _is_secret
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, where
+from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
 
 __all__ = ["AiohttpTransport"]
 
 _MAX_ROUTES = 256
-#: (proxy URL, headers for its CONNECT, headers added to each request, the proxy)
-_Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy]]
-_DIRECT: _Route = (None, None, None, None)
+#: (proxy URL, headers for its CONNECT, headers added to each request, the proxy, ssl= for aiohttp)
+_Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy], Any]
 
 
 class AiohttpTransport:
@@ -66,7 +65,7 @@ class AiohttpTransport:
         if session is None or session.closed or self._loop is not self._asyncio.get_running_loop():
             session = self._new_session()
         url = request.url
-        proxy_url, proxy_headers, extra, proxy = self._route(url)
+        proxy_url, proxy_headers, extra, proxy, tls = self._route(url)
         headers: Any = request.headers
         if extra is not None:
             headers = {**headers, **extra}
@@ -82,6 +81,7 @@ class AiohttpTransport:
                 compress=None,
                 proxy=proxy_url,
                 proxy_headers=proxy_headers,
+                ssl=tls,
             )
         except Exception as error:
             self._raise(error, request, proxy)
@@ -125,14 +125,8 @@ class AiohttpTransport:
             _abandon(self._session)
             self._session = None
         aiohttp = self._aiohttp
-        network = self._network
-        tls: Any = True  # aiohttp's default context: the system's trust (and SSL_CERT_FILE)
-        if not network.verifies:
-            tls = False
-        elif network.verify is not True or not network.trust_env:
-            tls = network.ssl_context()
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._limit, ssl=tls),
+            connector=aiohttp.TCPConnector(limit=self._limit),
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
             trust_env=False,  # the environment is read once, by Network, the same for every transport
@@ -143,28 +137,23 @@ class AiohttpTransport:
         return session
 
     def _route(self, url: str) -> _Route:
-        network = self._network
-        if not network.uses_proxies:
-            return _DIRECT
-        start = url.find("://") + 3
-        end = len(url)
-        for mark in "/?#":
-            found = url.find(mark, start)
-            if 0 <= found < end:
-                end = found
-        origin = url[:end]
+        """How to reach the URL's origin, worked out once per origin: proxy, credentials, TLS."""
+        origin = split_origin(url)[0]
         route = self._routes.get(origin)
         if route is None:
+            network = self._network
             _, scheme, host, port, _ = origin_of(origin)
+            tls: Any = True
+            if scheme == "https":  # our context (made on first use): the same trust as the others
+                tls = network.ssl_context() if network.verifies else False
             proxy = network.proxy_for(scheme, host, port)
+            auth = {"Proxy-Authorization": proxy.auth} if proxy is not None and proxy.auth else None
             if proxy is None:
-                route = _DIRECT
-            else:
-                auth = {"Proxy-Authorization": proxy.auth} if proxy.auth else None
-                # HTTPS: the credentials go with the CONNECT; plain HTTP: with each forwarded request.
-                route = (
-                    (proxy.url, auth, None, proxy) if scheme == "https" else (proxy.url, None, auth, proxy)
-                )
+                route = (None, None, None, None, tls)
+            elif scheme == "https":  # the credentials go with the CONNECT
+                route = (proxy.url, auth, None, proxy, tls)
+            else:  # plain HTTP: with each forwarded request
+                route = (proxy.url, None, auth, proxy, tls)
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes = {}
             self._routes[origin] = route
@@ -187,6 +176,7 @@ class AiohttpTransport:
     def _raise(self, error: BaseException, request: Request, proxy: Optional[Proxy]) -> NoReturn:
         aiohttp = self._aiohttp
         network = self._network
+        _redact_request_info(error, aiohttp)
         at = where(request.method, request.url)
         if proxy is not None:
             at += f" (through the proxy {proxy.redacted})"
@@ -275,6 +265,27 @@ class _Body:
 async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+def _redact_request_info(error: BaseException, aiohttp: Any) -> None:
+    """aiohttp's errors keep the request's headers (``request_info``), credentials included:
+    keep the rest, with secret header values (API key, proxy credentials) replaced."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    current: Optional[BaseException] = error
+    for _ in range(8):
+        if current is None:
+            return
+        info = getattr(current, "request_info", None)
+        if isinstance(info, aiohttp.RequestInfo) and any(_is_secret(name) for name in info.headers):
+            headers = CIMultiDict(
+                (name, "<redacted>" if _is_secret(name) else value) for name, value in info.headers.items()
+            )
+            redacted = info._replace(headers=CIMultiDictProxy(headers))
+            with contextlib.suppress(AttributeError, TypeError):
+                current.request_info = redacted  # type: ignore[attr-defined]
+                current.args = tuple(redacted if arg is info else arg for arg in current.args)
+        current = current.__cause__ or current.__context__
 
 
 def _abandon(session: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, where
+from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
 
 __all__ = ["StdlibTransport"]
 
@@ -126,17 +126,7 @@ class StdlibTransport:
     # -- routes and the connection pool ----------------------------------------------------------
 
     def _route(self, url: str) -> Tuple[_Route, str]:
-        start = url.find("://") + 3
-        end = len(url)
-        for mark in "/?#":
-            found = url.find(mark, start)
-            if 0 <= found < end:
-                end = found
-        origin, rest = url[:end], url[end:]
-        if "#" in rest:
-            rest = rest.split("#", 1)[0]
-        if not rest.startswith("/"):
-            rest = "/" + rest
+        origin, rest = split_origin(url)
         route = self._routes.get(origin)
         if route is None:
             base, scheme, host, port, _ = origin_of(origin)

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, NoReturn, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, where
+from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
 
 __all__ = ["Urllib3Transport"]
 
@@ -59,7 +59,7 @@ class Urllib3Transport:
         self._closed = False
         self._pid = os.getpid()
         self._managers: Dict[str, Any] = {}  # "" = direct, else the proxy's URL
-        self._routes: Dict[str, Tuple[Any, str, Optional[Proxy]]] = {}
+        self._routes: Dict[str, Tuple[Any, bool, Optional[Proxy]]] = {}
         self._timeouts: Dict[Any, Any] = {}
         self.pool = self._manager(None)  # the direct PoolManager (the first round's attribute)
 
@@ -72,16 +72,13 @@ class Urllib3Transport:
             )
         if self._pid != os.getpid():
             self._forget_parent_connections()
-        url = request.url
         body = request.body
-        pool, prefix, proxy = self._route(url)
-        target = url[len(prefix) :] if prefix else url
-        if not target.startswith(("/", "http")):
-            target = "/" + target
+        origin, target = split_origin(request.url)
+        pool, absolute, proxy = self._route(origin)
         try:
             raw = pool.urlopen(
                 request.method,
-                target.split("#", 1)[0],
+                origin + target if absolute else target,
                 body=body,
                 headers=request.headers,
                 timeout=self._timeout(request.timeout),
@@ -118,16 +115,9 @@ class Urllib3Transport:
 
     # -- pools ---------------------------------------------------------------------------------
 
-    def _route(self, url: str) -> Tuple[Any, str, Optional[Proxy]]:
-        """(pool, prefix, proxy): the pool for the URL's origin, and the origin prefix to cut off
-        (or "" when the request-target is the absolute URL, for plain HTTP through a proxy)."""
-        start = url.find("://") + 3
-        end = len(url)
-        for mark in "/?#":
-            found = url.find(mark, start)
-            if 0 <= found < end:
-                end = found
-        origin = url[:end]
+    def _route(self, origin: str) -> Tuple[Any, bool, Optional[Proxy]]:
+        """(pool, absolute, proxy) for an origin: its pool, and whether the request-target is the
+        absolute URL (plain HTTP through a proxy) rather than the path."""
         route = self._routes.get(origin)
         if route is None or route[0].pool is None:  # new origin, or a pool the manager evicted
             _, scheme, host, port, _ = origin_of(origin)
@@ -138,8 +128,7 @@ class Urllib3Transport:
                 if not self._network.verifies:
                     pool_kwargs.update(cert_reqs="CERT_NONE", assert_hostname=False)
             pool = self._manager(proxy).connection_from_host(host, port, scheme, pool_kwargs=pool_kwargs)
-            absolute = proxy is not None and scheme == "http"
-            route = (pool, "" if absolute else origin, proxy)
+            route = (pool, proxy is not None and scheme == "http", proxy)
             with self._lock:
                 if len(self._routes) >= _MAX_ROUTES:
                     self._routes = {}

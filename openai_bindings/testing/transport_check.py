@@ -512,7 +512,7 @@ class _Kit:
         _check(len(seen) == 1, f"the server received {len(seen)} requests for {path}, expected 1")
         return seen[0]
 
-    def closed(self, connection: int, within: float = 3.0) -> Plan:
+    def closed(self, connection: int, within: float = 2.0) -> Plan:
         """Wait (bounded) until the server has seen ``connection`` end; True when it did."""
         deadline = time.monotonic() + within
         while True:
