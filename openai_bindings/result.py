@@ -1,22 +1,44 @@
-"""What an endpoint returns: status, decoded body, headers; unpacks like the original's three values."""
+"""What an endpoint returns (status, decoded body, headers), and how bodies are decoded and checked."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
-from .http import Headers
+from .errors import APIResponseValidationError, find_request_id
+from .http import Headers, Request
 
-__all__ = ["APIResult", "decode_body"]
+__all__ = ["APIResult", "decode_body", "decode_success", "expected_length", "find_request_id"]
+
+#: How much of a bad body an APIResponseValidationError keeps, to show what came instead.
+SHOWN_BYTES = 1024
 
 
-def decode_body(raw: bytes, headers: Headers) -> Any:
-    """JSON when it parses, else the text (else the bytes, for binary file contents)."""
+def expected_length(headers: Mapping[str, str], request: Optional[Request] = None) -> Optional[int]:
+    """The body size the headers promise, when they promise one that can be checked.
+
+    Not when the body was decoded on the way (``Content-Encoding``: the transport un-gzipped
+    it), nor for answers that have no body (HEAD, 1xx, 204, 304).
+    """
+    length = headers.get("content-length")
+    if length is None or (request is not None and request.method == "HEAD"):
+        return None
+    encoding = headers.get("content-encoding")
+    if encoding and encoding.strip().lower() != "identity":
+        return None
+    try:
+        value = int(length.split(",")[0])
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def decode_body(raw: bytes, headers: Mapping[str, str]) -> Any:
+    """Lenient: JSON when it parses, else the text (else the bytes). For error bodies."""
     if not raw:
         return None
     content_type = headers.get("content-type", "")
-    looks_json = "json" in content_type or raw[:1] in (b"{", b"[")
-    if looks_json:
+    if "json" in content_type or raw[:1] in (b"{", b"["):
         try:
             return json.loads(raw)
         except ValueError:
@@ -27,16 +49,64 @@ def decode_body(raw: bytes, headers: Headers) -> Any:
         return raw
 
 
+def decode_success(raw: bytes, status: int, headers: Mapping[str, str]) -> Any:
+    """Strict for a 2xx body that says it is JSON: it must parse, or it is not a success."""
+    if not raw:
+        return None
+    content_type = headers.get("content-type", "")
+    if "json" in content_type and "jsonl" not in content_type:
+        try:
+            return json.loads(raw)
+        except ValueError as error:  # UnicodeDecodeError included: not UTF-8
+            raise APIResponseValidationError(
+                f"the server answered {status} with a JSON content type, but the body is not valid "
+                f"JSON ({error}; {len(raw)} bytes); the answer was cut short or mangled on the way",
+                status=status,
+                headers=headers,
+                body=raw[:SHOWN_BYTES],
+                request_id=find_request_id(headers),
+            ) from None
+    return decode_body(raw, headers)
+
+
 class APIResult:
-    """``status, body, headers = client.models()`` works, and so does ``result.body``."""
+    """``status, body, headers = client.models()`` works, and so does ``result.body``.
 
-    __slots__ = ("body", "headers", "request_id", "status")
+    With ``response_format=`` / ``text_format=`` a Python type, ``parsed`` is the answer as an
+    instance of it (None when the model refused, and then ``refusal`` says why).
+    """
 
-    def __init__(self, status: int, body: Any, headers: Headers) -> None:
+    __slots__ = ("_parsed", "body", "headers", "output_type", "request_id", "status")
+
+    def __init__(self, status: int, body: Any, headers: Headers, output_type: Any = None) -> None:
         self.status = status
         self.body = body
         self.headers = headers
-        self.request_id: Optional[str] = headers.get("x-request-id")
+        self.request_id: Optional[str] = find_request_id(headers)
+        self.output_type = output_type
+        self._parsed: Any = None
+
+    def _structured(self) -> tuple[Any, Optional[str]]:
+        if self.output_type is None:
+            return None, None
+        if self._parsed is None:
+            from .structured import parse_chat_completion, parse_response
+
+            body = self.body
+            is_response = isinstance(body, dict) and body.get("object") == "response"
+            parse = parse_response if is_response else parse_chat_completion
+            self._parsed = parse(self.output_type, body)
+        return self._parsed
+
+    @property
+    def parsed(self) -> Any:
+        """The answer parsed into the requested type (None without one, or when the model refused)."""
+        return self._structured()[0]
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The model's refusal, when it declined to answer in the requested format."""
+        return self._structured()[1]
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.status, self.body, self.headers))

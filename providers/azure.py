@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, ClassVar, Dict, Optional, Union
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple, Union
 
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider, _query
@@ -19,8 +19,11 @@ _DEPLOYED = frozenset(
         "/completions",
         "/embeddings",
         "/images/generations",
+        "/images/edits",
+        "/images/variations",
         "/audio/speech",
         "/audio/transcriptions",
+        "/audio/translations",
     }
 )
 
@@ -40,6 +43,8 @@ class AzureProvider(Provider):
     default_model = None
     api_key_env = ("AZURE_OPENAI_API_KEY",)
     base_url_env = ("AZURE_OPENAI_ENDPOINT",)
+    #: Azure's "On Your Data" extension to chat completions.
+    extra_params: ClassVar[Mapping[str, Tuple[str, ...]]] = {"POST /chat/completions": ("data_sources",)}
     auth_header = "api-key"
     auth_prefix = ""
     default_models: ClassVar[Dict[str, str]] = {}
@@ -92,6 +97,9 @@ class AzureProvider(Provider):
                 )
             return f"{self.base_url}/openai/deployments/{deployment}{path}{_query(query)}"
         return f"{self.base_url}/openai{path}{_query(query)}"
+
+    def static_auth(self) -> bool:
+        return not callable(self.azure_ad_token)  # a token provider is asked for every request
 
     def auth_headers(self) -> dict[str, str]:
         token = self.azure_ad_token

@@ -239,7 +239,7 @@ def test_closing_an_unfinished_response_closes_its_connection_at_once(harness, s
     closer.join(5)
     assert results == [None]  # not an awaitable: a finalizer can call it
     assert response._close() is None  # twice is fine
-    assert server.wait_for_closed(number, timeout=3)
+    assert server.wait_for_connection_closed(number, timeout=3)
     gate.set()
 
 
@@ -433,6 +433,6 @@ def test_threaded_send_cancelled_before_the_answer_releases_it(server):
         loop.run_until_complete(main())
     finally:
         loop.close()
-    assert server.wait_for_closed(1, timeout=3)
+    assert server.wait_for_connection_closed(1, timeout=3)
     gate.set()
     transport.sync.close()
