@@ -129,6 +129,7 @@ class SlowTimeouts(StdlibTransport):
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else "",
 )
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # leaking sockets is what some of them do
 def test_a_broken_transport_fails_the_scenarios_for_its_defect(broken, only, expected):
     with pytest.raises(AssertionError) as info:
         check_transport(broken, only=only)

@@ -24,6 +24,7 @@ from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_o
 __all__ = ["AiohttpTransport"]
 
 _MAX_ROUTES = 256
+_WHOLE = 256 * 1024  # a bytes body up to this size is written at once
 #: (proxy URL, headers for its CONNECT, headers added to each request, the proxy, ssl= for aiohttp)
 _Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy], Any]
 
@@ -74,7 +75,7 @@ class AiohttpTransport:
             raw = await session.request(
                 request.method,
                 url,
-                data=body if body is None or isinstance(body, bytes) else _aiter(body),
+                data=_data(body),
                 headers=headers,
                 timeout=self._timeout(request.timeout),
                 allow_redirects=False,
@@ -249,9 +250,15 @@ class _Body:
         return self
 
     async def __anext__(self) -> bytes:
+        content = self.content
         try:
-            chunk: bytes = await self.content.readany()
+            chunk: bytes = await content.readany()
         except Exception as error:
+            # aiohttp raises a broken connection before the bytes that arrived ahead of it: hand
+            # those over first (the next read raises the failure again, with nothing left).
+            pending = _unread(content)
+            if pending:
+                return pending
             # aiohttp keeps this exception in its stream reader and raises it again on each read:
             # its traceback would hold the reader (and this body) in a cycle only the GC finds.
             error.__traceback__ = None
@@ -262,7 +269,30 @@ class _Body:
         raise StopAsyncIteration
 
 
-async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+def _unread(content: Any) -> bytes:
+    """What aiohttp's stream reader holds but would not return once it has a failure to raise."""
+    read = getattr(content, "_read_nowait", None)  # the reader's own buffer read, without the check
+    if read is None or not getattr(content, "_buffer", None):
+        return b""
+    try:
+        data: bytes = read(-1)
+        return data
+    except Exception:
+        return b""
+
+
+def _data(body: Any) -> Any:
+    """The body as aiohttp takes it: small bytes as they are, anything else streamed in pieces
+    (aiohttp warns that one large write may hold the loop; the client set Content-Length)."""
+    if body is None or (isinstance(body, bytes) and len(body) <= _WHOLE):
+        return body
+    if isinstance(body, bytes):
+        view = memoryview(body)
+        body = [view[start : start + _WHOLE] for start in range(0, len(body), _WHOLE)]
+    return _aiter(body)
+
+
+async def _aiter(chunks: Iterable[Any]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
 

@@ -38,6 +38,8 @@ The scenarios, each against a private ``LocalServer`` on 127.0.0.1:
   resets (RST) the connection without answering: ``APIConnectionError``.
 - ``closed_mid_body`` / ``reset_mid_body``: a chunked stream cut after its first chunk:
   what arrived is delivered, then ``APIConnectionError`` (never a clean end, never a timeout).
+- ``data_before_a_cut``: a chunked body whose bytes and broken end have both arrived
+  before the first read: every byte is delivered, then ``APIConnectionError``.
 - ``truncated_body``: a body shorter than its ``Content-Length``, then the connection
   closes. Accepted: ``APIConnectionError``, or an end with fewer bytes than announced
   (the client's ``Content-Length`` check turns that into ``APIConnectionError``). Not
@@ -843,6 +845,32 @@ def closed_mid_body(kit: _Kit) -> Plan:
 @_scenario()
 def reset_mid_body(kit: _Kit) -> Plan:
     yield from _cut_mid_body(kit, rst=True)
+
+
+@_scenario()
+def data_before_a_cut(kit: _Kit) -> Plan:
+    path = kit.path()
+    sent = b"data: 1\n\ndata: 2\n\n"
+    yield from kit.queue(path, action="drop", sent=sent.decode(), chunked=True)
+    response = yield from kit.send(kit.request("GET", kit.url(path)))
+    yield Sleep(0.2)  # the bytes and the end of the connection are both here before the first read
+    chunks = kit.chunks(response)
+    received = b""
+    try:
+        while True:
+            chunk = yield from kit.next_chunk(chunks)
+            if chunk is None:
+                break
+            received += chunk
+    except APIConnectionError as error:
+        _expect(error, APIConnectionError, "a chunked body cut after its data arrived")
+    else:
+        raise _Failed("the cut body ended as if it were complete: expected APIConnectionError")
+    _check(
+        received == sent,
+        f"delivered {received!r} before the failure, but {sent!r} had arrived: what arrived before "
+        "a broken connection must be delivered first",
+    )
 
 
 @_scenario()
