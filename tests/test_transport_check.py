@@ -101,8 +101,8 @@ class Resending(StdlibTransport):
 class RawErrors(StdlibTransport):
     """Lets the standard library's exceptions through instead of the library's two errors."""
 
-    def _raise(self, error: BaseException, request: Any, route: Any) -> Any:
-        raise error
+    def _kind(self, error: BaseException, route: Any) -> Any:
+        return None, ""  # nothing is an I/O failure to map: everything goes through as it is
 
 
 class SlowTimeouts(StdlibTransport):

@@ -27,11 +27,12 @@ import ssl
 import threading
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, NoReturn, Optional, Tuple, Union
 
 from openai_bindings.errors import APIConnectionError, APITimeoutError
 
 __all__ = [
+    "Hold",
     "Network",
     "Proxy",
     "Verify",
@@ -82,6 +83,24 @@ class Proxy:
         return f"Proxy({self.redacted!r})"
 
     __str__ = __repr__
+
+
+class Hold:
+    """A response's hold on its connection, let go of exactly once, from any thread (a finalizer's
+    too): ``let_go()`` gives the held object the first time and None after, atomically (a list's
+    ``pop`` is), so no lock is paid per response. ``done``: the body was read to its end."""
+
+    __slots__ = ("_held", "done")
+
+    def __init__(self, held: Any) -> None:
+        self._held = [held]
+        self.done = False
+
+    def let_go(self) -> Any:
+        try:
+            return self._held.pop()
+        except IndexError:
+            return None
 
 
 class Network:
@@ -188,17 +207,32 @@ class Network:
             text = text.replace(secret, "***")
         return text
 
-    def failure(
-        self, where: str, error: BaseException, *, timeout: bool = False, tls: bool = False, reason: str = ""
-    ) -> APIConnectionError:
-        """The library's error for a failed exchange; neither it nor its cause holds proxy credentials."""
+    def raise_for(
+        self,
+        error: BaseException,
+        request: Any,
+        proxy: Optional[Proxy],
+        kind: Optional[str],
+        reason: str = "",
+    ) -> NoReturn:
+        """Raise the library's error for a failed exchange, ``error`` chained; neither holds proxy
+        credentials. ``kind``: "timeout", "tls" or "connection" (what the transport made of it);
+        None raises ``error`` itself (not an I/O failure: the client's error boundary wraps it)."""
         scrub_chain(error, self.secrets())
-        reason = reason or _reason(error)
-        if timeout:
-            return APITimeoutError(self.scrub(f"{where}: timed out waiting for the server ({reason})"))
-        if tls:
-            return APIConnectionError(self.scrub(f"{where}: {tls_advice(reason)}"))
-        return APIConnectionError(self.scrub(f"{where}: {reason}"))
+        if kind is None:
+            try:
+                raise error
+            finally:
+                del error  # this frame is in the traceback: it must not hold the error (no cycle)
+        at = where(request.method, request.url)
+        if proxy is not None:
+            at += f" (through the proxy {proxy.redacted})"
+        reason = self.scrub(reason or _reason(error))
+        if kind == "timeout":
+            raise APITimeoutError(f"{at}: timed out waiting for the server ({reason})") from error
+        if kind == "tls":
+            raise APIConnectionError(f"{at}: {tls_advice(reason)}") from error
+        raise APIConnectionError(f"{at}: {reason}") from error
 
 
 def scrub_chain(error: BaseException, secrets: Tuple[str, ...]) -> None:

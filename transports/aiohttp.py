@@ -14,12 +14,12 @@ import contextlib
 import socket
 import ssl
 import threading
-from typing import Any, AsyncIterator, Dict, Iterable, NoReturn, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, Iterable, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
-from openai_bindings.http import Request, Response, Timeout, _is_secret
+from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
+from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin
 
 __all__ = ["AiohttpTransport"]
 
@@ -85,7 +85,7 @@ class AiohttpTransport:
                 ssl=tls,
             )
         except Exception as error:
-            self._raise(error, request, proxy)
+            self._network.raise_for(error, request, proxy, *self._kind(error, proxy))
         exchange = _Exchange(raw)
         return Response(
             status=raw.status,
@@ -174,42 +174,35 @@ class AiohttpTransport:
 
     # -- failures -------------------------------------------------------------------------------
 
-    def _raise(self, error: BaseException, request: Request, proxy: Optional[Proxy]) -> NoReturn:
+    def _kind(self, error: BaseException, proxy: Optional[Proxy]) -> Tuple[Optional[str], str]:
+        """What a failure was, for ``Network.raise_for``: timeout, tls, connection, or not I/O (None).
+        Also takes the secret headers out of the request aiohttp keeps in its errors."""
         aiohttp = self._aiohttp
-        network = self._network
         _redact_request_info(error, aiohttp)
-        at = where(request.method, request.url)
-        if proxy is not None:
-            at += f" (through the proxy {proxy.redacted})"
         if isinstance(error, (self._asyncio.TimeoutError, TimeoutError)):
-            raise network.failure(at, error, timeout=True) from error
+            return "timeout", ""
         if isinstance(error, aiohttp.ClientConnectorCertificateError):
-            detail = getattr(error.certificate_error, "verify_message", None) or str(error.certificate_error)
-            raise network.failure(at, error, tls=True, reason=detail) from error
+            certificate_error = error.certificate_error
+            return "tls", getattr(certificate_error, "verify_message", None) or str(certificate_error)
         if isinstance(error, (aiohttp.ClientError, OSError)):
             if is_tls_failure(error):
-                raise network.failure(at, error, tls=True, reason=str(error)) from error
-            raise network.failure(at, error, reason=_reason(error, aiohttp, proxy)) from error
-        try:
-            raise error  # not ours to map: the client's error boundary wraps it
-        finally:
-            del error  # this frame is in the traceback: it must not hold the error (no cycle)
+                return "tls", str(error)
+            return "connection", _reason(error, aiohttp, proxy)
+        return None, ""
 
 
-class _Exchange:
-    """One response's hold on its connection: released once, synchronously, from any thread."""
+class _Exchange(Hold):
+    """One response's hold on its connection, let go synchronously (a finalizer can), any thread."""
 
-    __slots__ = ("_held", "done", "thread")
+    __slots__ = ("thread",)
 
     def __init__(self, raw: Any) -> None:
-        self._held = [raw]
-        self.done = False  # the body was read to its end
+        super().__init__(raw)
         self.thread = threading.get_ident()  # the loop's thread
 
     def close(self) -> None:
-        try:
-            raw = self._held.pop()  # atomic: a second or concurrent close finds nothing
-        except IndexError:
+        raw = self.let_go()
+        if raw is None:
             return
         if self.done:
             raw.release()  # read to the end: the connection goes back to the pool
@@ -262,7 +255,8 @@ class _Body:
             # aiohttp keeps this exception in its stream reader and raises it again on each read:
             # its traceback would hold the reader (and this body) in a cycle only the GC finds.
             error.__traceback__ = None
-            self.transport._raise(error, self.request, self.proxy)
+            transport = self.transport
+            transport._network.raise_for(error, self.request, self.proxy, *transport._kind(error, self.proxy))
         if chunk:
             return chunk
         self.exchange.done = True
@@ -307,10 +301,10 @@ def _redact_request_info(error: BaseException, aiohttp: Any) -> None:
         if current is None:
             return
         info = getattr(current, "request_info", None)
-        if isinstance(info, aiohttp.RequestInfo) and any(_is_secret(name) for name in info.headers):
-            headers = CIMultiDict(
-                (name, "<redacted>" if _is_secret(name) else value) for name, value in info.headers.items()
-            )
+        secret = SECRET_HEADERS
+        if isinstance(info, aiohttp.RequestInfo) and any(name.lower() in secret for name in info.headers):
+            pairs = info.headers.items()
+            headers = CIMultiDict((k, "<redacted>" if k.lower() in secret else v) for k, v in pairs)
             redacted = info._replace(headers=CIMultiDictProxy(headers))
             with contextlib.suppress(AttributeError, TypeError):
                 current.request_info = redacted  # type: ignore[attr-defined]

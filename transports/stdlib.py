@@ -18,12 +18,12 @@ import select
 import socket
 import ssl
 import threading
-from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
+from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
 
 __all__ = ["StdlibTransport"]
 
@@ -102,7 +102,7 @@ class StdlibTransport:
             raw = conn.getresponse()
         except BaseException as error:
             conn.close()
-            self._raise(error, request, route)
+            self._network.raise_for(error, request, route.proxy, *self._kind(error, route))
         exchange = _Exchange(self, route.key, conn, raw)
         return Response(
             status=raw.status,
@@ -177,29 +177,21 @@ class StdlibTransport:
 
     # -- failures ----------------------------------------------------------------------------
 
-    def _raise(self, error: BaseException, request: Request, route: _Route) -> NoReturn:
-        """Raise the library's error for an I/O failure (original chained), anything else as it is."""
-        network = self._network
-        at = where(request.method, request.url)
-        if route.proxy is not None:
-            at += f" (through the proxy {route.proxy.redacted})"
-        if isinstance(error, (socket.timeout, TimeoutError)):
-            raise network.failure(at, error, timeout=True) from error
+    def _kind(self, error: BaseException, route: _Route) -> Tuple[Optional[str], str]:
+        """What a failure was, for ``Network.raise_for``: timeout, tls, connection, or not I/O (None)."""
+        if isinstance(error, TimeoutError):
+            return "timeout", ""
         if isinstance(error, ssl.SSLError) and is_tls_failure(error):
-            detail = getattr(error, "verify_message", None) or str(error)
-            raise network.failure(at, error, tls=True, reason=detail) from error
+            return "tls", getattr(error, "verify_message", None) or str(error)
         if isinstance(error, (OSError, http.client.HTTPException)):
-            raise network.failure(at, error, reason=_reason(error, route)) from error
-        try:
-            raise error  # not ours to map: the client's error boundary wraps it
-        finally:
-            del error  # this frame is in the traceback: it must not hold the error (no cycle)
+            return "connection", _reason(error, route)
+        return None, ""
 
 
-class _Exchange:
-    """One response's hold on its connection: released once, from any thread, even a finalizer."""
+class _Exchange(Hold):
+    """One response's hold on its connection: back to the pool when read to the end, else closed."""
 
-    __slots__ = ("_held", "done", "key", "pid", "raw", "transport")
+    __slots__ = ("key", "pid", "raw", "transport")
 
     def __init__(
         self,
@@ -208,17 +200,15 @@ class _Exchange:
         conn: http.client.HTTPConnection,
         raw: http.client.HTTPResponse,
     ) -> None:
-        self._held = [conn]
+        super().__init__(conn)
         self.transport = transport
         self.key = key
         self.raw = raw
-        self.done = False  # the body was read to its end
         self.pid = os.getpid()
 
     def close(self) -> None:
-        try:
-            conn = self._held.pop()  # atomic: a second or concurrent close finds nothing
-        except IndexError:
+        conn: Optional[http.client.HTTPConnection] = self.let_go()
+        if conn is None:
             return
         raw = self.raw
         ours = self.pid == os.getpid()
@@ -254,7 +244,7 @@ def _body(
         if remaining:  # read1 reports a short body as a plain end: it is not one
             raise http.client.IncompleteRead(b"", remaining)
     except Exception as error:
-        transport._raise(error, request, route)
+        transport._network.raise_for(error, request, route.proxy, *transport._kind(error, route))
     exchange.done = True
 
 

@@ -15,12 +15,12 @@ import os
 import socket
 import ssl
 import threading
-from typing import Any, Dict, Iterator, NoReturn, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
+from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
 
 __all__ = ["Urllib3Transport"]
 
@@ -92,7 +92,7 @@ class Urllib3Transport:
                 and "content-length" not in request.headers,
             )
         except Exception as error:
-            self._raise(error, request, proxy)
+            self._network.raise_for(error, request, proxy, *self._kind(error, proxy))
         exchange = _Exchange(raw)
         return Response(
             status=raw.status,
@@ -181,40 +181,32 @@ class Urllib3Transport:
 
     # -- failures ----------------------------------------------------------------------------------
 
-    def _raise(self, error: BaseException, request: Request, proxy: Optional[Proxy]) -> NoReturn:
+    def _kind(self, error: BaseException, proxy: Optional[Proxy]) -> Tuple[Optional[str], str]:
+        """What a failure was, for ``Network.raise_for``: timeout, tls, connection, or not I/O (None)."""
         exceptions = self._urllib3.exceptions
-        network = self._network
-        at = where(request.method, request.url)
-        if proxy is not None:
-            at += f" (through the proxy {proxy.redacted})"
         # NewConnectionError subclasses ConnectTimeoutError in urllib3, but a refusal is no timeout.
         refused = isinstance(error, exceptions.NewConnectionError)
         if not refused and isinstance(error, (exceptions.TimeoutError, TimeoutError)):
-            raise network.failure(at, error, timeout=True) from error
+            return "timeout", ""
         if isinstance(error, (exceptions.HTTPError, OSError, http.client.HTTPException)):
             if is_tls_failure(error):
-                raise network.failure(at, error, tls=True, reason=_tls_detail(error)) from error
-            raise network.failure(at, error, reason=_reason(error, exceptions, proxy)) from error
-        try:
-            raise error  # not ours to map: the client's error boundary wraps it
-        finally:
-            del error  # this frame is in the traceback: it must not hold the error (no cycle)
+                return "tls", _tls_detail(error)
+            return "connection", _reason(error, exceptions, proxy)
+        return None, ""
 
 
-class _Exchange:
-    """One response's hold on its connection: released once, from any thread, even a finalizer."""
+class _Exchange(Hold):
+    """One response's hold on its connection: released when read to the end, else closed first."""
 
-    __slots__ = ("_held", "done", "pid")
+    __slots__ = ("pid",)
 
     def __init__(self, raw: Any) -> None:
-        self._held = [raw]
-        self.done = False  # the body was read to its end (and the connection went back to the pool)
+        super().__init__(raw)
         self.pid = os.getpid()
 
     def close(self) -> None:
-        try:
-            raw = self._held.pop()  # atomic: a second or concurrent close finds nothing
-        except IndexError:
+        raw = self.let_go()
+        if raw is None:
             return
         if self.done:
             raw.release_conn()
@@ -261,7 +253,7 @@ def _body(
                 yield chunk
                 chunk = read1(_CHUNK)
     except Exception as error:
-        transport._raise(error, request, proxy)
+        transport._network.raise_for(error, request, proxy, *transport._kind(error, proxy))
     exchange.done = True
 
 

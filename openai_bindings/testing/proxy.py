@@ -26,13 +26,14 @@ import socketserver
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple, TypeVar
+from typing import Any, List, Optional, Tuple
+
+from .server import Background
 
 __all__ = ["ProxiedRequest", "ProxyServer"]
 
 #: No wait of the proxy lasts longer than this: it always stops.
 MAX_WAIT = 30.0
-_ProxyT = TypeVar("_ProxyT", bound="ProxyServer")
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class _Server(socketserver.ThreadingTCPServer):
         pass  # clients that hang up are part of the tests
 
 
-class ProxyServer:
+class ProxyServer(Background):
     """A forwarding and CONNECT proxy on 127.0.0.1 that counts what passes through it."""
 
     def __init__(self, *, credentials: Optional[Tuple[str, str]] = None, host: str = "127.0.0.1") -> None:
@@ -165,7 +166,7 @@ class ProxyServer:
         self.tunnels = 0  # CONNECT tunnels opened
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._sockets: List[socket.socket] = []
+        self._sockets: set[Any] = set()
         self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self._thread: Optional[threading.Thread] = None
@@ -189,36 +190,6 @@ class ProxyServer:
     def refused(self) -> int:
         """Requests answered 407 for missing or wrong credentials."""
         return sum(1 for request in self.requests if not request.authorized)
-
-    def start(self: _ProxyT) -> _ProxyT:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                daemon=True,
-                name=f"ProxyServer:{self.port}",
-            )
-            self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._server.server_close()
-
-    def __enter__(self: _ProxyT) -> _ProxyT:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<ProxyServer {self.url} forwarded={self.forwarded} tunnels={self.tunnels}>"
@@ -244,8 +215,8 @@ class ProxyServer:
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
-            self._sockets = [s for s in self._sockets if s.fileno() != -1]
-            self._sockets.append(sock)
+            self._sockets = {s for s in self._sockets if s.fileno() != -1}
+            self._sockets.add(sock)
 
 
 def _read_head(sock: socket.socket) -> Optional[Tuple[bytes, bytes]]:

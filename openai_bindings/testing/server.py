@@ -124,7 +124,7 @@ class Reset:
 
 
 Action = Union[Reply, Stall, Drop, Reset]
-_ServerT = TypeVar("_ServerT", bound="LocalServer")
+_ServerT = TypeVar("_ServerT", bound="Background")
 Route = Callable[[RecordedRequest], Action]
 
 
@@ -280,38 +280,19 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
 
-class LocalServer:
-    """A scriptable HTTP server on 127.0.0.1; ``with LocalServer() as server: server.url("/x")``.
+class Background:
+    """A socketserver served from a daemon thread that always stops: ``with`` it, or start/close.
 
-    Requests are answered by, in order: queued actions (``queue``), routes
-    (``route``), then ``default`` (which echoes the request as JSON).
+    ``close()`` wakes every waiting handler (``_stopping``) and shuts down the sockets still
+    open (``_sockets``), so no test waits on a handler that waits on a client.
     """
 
-    def __init__(
-        self, *, ssl_context: Optional[ssl.SSLContext] = None, host: str = "127.0.0.1", control: bool = True
-    ) -> None:
-        self.ssl_context = ssl_context
-        self.control = control  # serve the HTTP control API (see ``control_action``)
-        self.requests: List[RecordedRequest] = []
-        self.connections = 0  # accepted so far
-        self.open_connections = 0  # not yet closed (by either side)
-        self.max_open_connections = 0  # the most open at once
-        self.closed_connections: List[int] = []  # numbers of the connections that have ended
-        self._gates: Dict[str, threading.Event] = {}
-        self._queue: Deque[tuple[Optional[str], Action]] = deque()
-        self._routes: Dict[tuple[str, str], Route] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._sockets: set[Any] = set()
-        self._numbers: Dict[int, int] = {}
-        self._server = _Server((host, 0), _Handler, bind_and_activate=True)
-        self._server.owner = self
-        self._thread: Optional[threading.Thread] = None
-        bound, port = self._server.server_address[:2]
-        self.host: str = bound if isinstance(bound, str) else bytes(bound).decode()
-        self.port: int = port
-
-    # -- lifecycle ---------------------------------------------------------------------
+    _server: Any
+    _thread: Optional[threading.Thread]
+    _stopping: threading.Event
+    _lock: threading.Lock
+    _sockets: set[Any]
+    port: int
 
     def start(self: _ServerT) -> _ServerT:
         if self._thread is None:
@@ -342,6 +323,38 @@ class LocalServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class LocalServer(Background):
+    """A scriptable HTTP server on 127.0.0.1; ``with LocalServer() as server: server.url("/x")``.
+
+    Requests are answered by, in order: queued actions (``queue``), routes
+    (``route``), then ``default`` (which echoes the request as JSON).
+    """
+
+    def __init__(
+        self, *, ssl_context: Optional[ssl.SSLContext] = None, host: str = "127.0.0.1", control: bool = True
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.control = control  # serve the HTTP control API (see ``control_action``)
+        self.requests: List[RecordedRequest] = []
+        self.connections = 0  # accepted so far
+        self.open_connections = 0  # not yet closed (by either side)
+        self.max_open_connections = 0  # the most open at once
+        self.closed_connections: List[int] = []  # numbers of the connections that have ended
+        self._gates: Dict[str, threading.Event] = {}
+        self._queue: Deque[tuple[Optional[str], Action]] = deque()
+        self._routes: Dict[tuple[str, str], Route] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sockets: set[Any] = set()
+        self._numbers: Dict[int, int] = {}
+        self._server = _Server((host, 0), _Handler, bind_and_activate=True)
+        self._server.owner = self
+        self._thread: Optional[threading.Thread] = None
+        bound, port = self._server.server_address[:2]
+        self.host: str = bound if isinstance(bound, str) else bytes(bound).decode()
+        self.port: int = port
 
     # -- addresses ---------------------------------------------------------------------
 
