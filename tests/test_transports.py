@@ -11,6 +11,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -321,20 +322,13 @@ def test_a_closed_transport_refuses_new_requests(harness, server):
         assert harness.transport._session is None  # no new session made behind the closed one
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-@pytest.mark.parametrize("name", ["stdlib", "urllib3"])
-def test_a_forked_child_opens_its_own_connections(server, name):
-    """The child never uses (or shuts down) the parent's pooled sockets."""
-    from openai_bindings.transports import StdlibTransport, Urllib3Transport
-
-    transport = StdlibTransport() if name == "stdlib" else Urllib3Transport()
-    assert transport.send(_request("GET", server.url("/parent-1"))).read()
+def _in_a_forked_child(work: Any) -> int:
+    """Run ``work()`` (True for success) in a forked child; its exit status, within a bound."""
     pid = os.fork()
     if pid == 0:  # the child: report through the exit status only
         code = 1
         try:
-            echoed = json.loads(transport.send(_request("GET", server.url("/child"))).read())
-            code = 0 if echoed["path"] == "/child" else 2
+            code = 0 if work() else 2
         except BaseException:
             code = 3
         finally:
@@ -343,13 +337,27 @@ def test_a_forked_child_opens_its_own_connections(server, name):
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            break
+            return os.waitstatus_to_exitcode(status)
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             pytest.fail("the forked child did not finish")
         time.sleep(0.01)
-    assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("name", ["stdlib", "urllib3"])
+def test_a_forked_child_opens_its_own_connections(server, name):
+    """The child never uses (or shuts down) the parent's pooled sockets."""
+    from openai_bindings.transports import StdlibTransport, Urllib3Transport
+
+    transport = StdlibTransport() if name == "stdlib" else Urllib3Transport()
+    assert transport.send(_request("GET", server.url("/parent-1"))).read()
+
+    def child() -> bool:
+        return json.loads(transport.send(_request("GET", server.url("/child"))).read())["path"] == "/child"
+
+    assert _in_a_forked_child(child) == 0
     assert transport.send(_request("GET", server.url("/parent-2"))).read()
     transport.close()
     connection = {r.path: r.connection for r in server.requests}
@@ -436,4 +444,42 @@ def test_threaded_send_cancelled_before_the_answer_releases_it(server):
         loop.close()
     assert server.wait_for_connection_closed(1, timeout=3)
     gate.set()
+    transport.sync.close()
+
+
+def test_threaded_readers_are_reused_not_started_per_exchange(server):
+    asyncio, transport = _threaded()
+
+    async def main() -> None:
+        for n in range(20):
+            response = await transport.send(_request("GET", server.url(f"/r/{n}")))
+            await response.aread()
+        await transport.close()
+
+    before = {t.ident for t in threading.enumerate() if t.name == "openai-bindings-reader"}
+    asyncio.run(main())
+    readers = {t.ident for t in threading.enumerate() if t.name == "openai-bindings-reader"} - before
+    assert len(readers) <= 2  # one parked reader serves one exchange after another
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threaded_readers_after_fork(server):
+    """A parked reader thread of the parent does not exist in a forked child: the child starts its own."""
+    asyncio, transport = _threaded()
+
+    async def one(path: str) -> bytes:
+        return await (await transport.send(_request("GET", server.url(path)))).aread()
+
+    assert asyncio.run(one("/parent"))
+    from openai_bindings.transport import _READERS
+
+    deadline = time.monotonic() + 5
+    while not _READERS._parked and time.monotonic() < deadline:
+        time.sleep(0.01)  # the reader parks itself just after the exchange
+    assert _READERS._parked
+
+    def child() -> bool:
+        return json.loads(asyncio.run(one("/child")))["path"] == "/child"
+
+    assert _in_a_forked_child(child) == 0
     transport.sync.close()
