@@ -316,10 +316,12 @@ def split_origin(url: str) -> Tuple[str, str]:
     """``("scheme://host:port", "/path?query")`` of a URL, cheaply (the per-request step);
     ``origin_of`` validates an origin once, when it is first seen."""
     start = url.find("://") + 3
-    end = len(url)
-    for mark in "/?#":
-        found = url.find(mark, start)
-        if 0 <= found < end:
+    end = url.find("/", start)
+    if end < 0:
+        end = len(url)
+    for mark in "?#":  # a query or fragment right after the host (rare): search only up to the path
+        found = url.find(mark, start, end)
+        if found >= 0:
             end = found
     rest = url[end:]
     if "#" in rest:
