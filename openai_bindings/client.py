@@ -12,23 +12,29 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import os
 import platform
 import weakref
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
 from ._boundary import Guard
 from ._drive import run_async, run_sync
 from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
+from ._scale import BatchJobs, Bulk
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
-from .errors import OpenAIError, PluginError
+from .background import Background
+from .errors import ClientClosedError, OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider
 from .streaming import AsyncStream, Stream, aborted_error
 from .transport import resolve_transport
+
+if TYPE_CHECKING:
+    from .sessions import ChatSession, ResponsesChatSession
 
 __all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
 
@@ -40,7 +46,7 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 
-class BaseClient(AllEndpoints):
+class BaseClient(AllEndpoints, BatchJobs, Bulk):
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
@@ -78,14 +84,25 @@ class BaseClient(AllEndpoints):
         if default_headers is not None and not isinstance(default_headers, Mapping):
             raise TypeError(f"default_headers must be a dict, got {type(default_headers).__name__}")
         self.default_headers = Headers(default_headers or {})
-        self.transport = resolve_transport(transport, is_async=self.is_async, provider=self.provider.name)
+        self._transport_spec = transport  # what the caller gave: a copy or a forked child builds from it
         self.closed = False
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build what the client holds besides its settings: the transport and what derives from them.
+
+        Run by ``__init__``, by unpickling, and in a child process after ``os.fork()``.
+        """
+        self.transport = resolve_transport(
+            self._transport_spec, is_async=self.is_async, provider=self.provider.name
+        )
         self._guard = Guard((self.provider.api_key,), getattr(self.transport, "name", "transport"))
         self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._base_headers = self._make_base_headers()
         self._missing_credentials = self.provider.missing_credentials()
         adjust = type(self.provider).adjust_event is not Provider.adjust_event
         self._adjusts_events = adjust  # only then does a stream pay a provider call per event
+        _LIVE_CLIENTS.add(self)
 
     def _make_base_headers(self) -> Headers:
         """Headers every request starts from, computed once (auth too, unless it changes per request)."""
@@ -125,6 +142,64 @@ class BaseClient(AllEndpoints):
             f"<{type(self).__name__} provider={self.provider.name!r} base_url={self.base_url!r} "
             f"transport={self.transport.name!r}{' closed' if self.closed else ''}>"
         )
+
+    # -- clients that travel (pickle, fork) -----------------------------------------------------
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """What a pickled client carries: its settings, the API key included, never a connection.
+
+        The transport travels as what it was made from (its name or class), so the copy builds
+        its own, with fresh connections; a transport given as an instance travels only when it
+        can be pickled itself.
+        """
+        state = {key: value for key, value in self.__dict__.items() if key not in _NOT_TRAVELLING}
+        state["_transport_spec"] = self._travelling_transport()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._connect()
+
+    def _travelling_transport(self) -> Any:
+        spec = self._transport_spec
+        if spec is None:  # chosen here (environment, hooks, what is installed): the same one there
+            return getattr(self.transport, "name", None)
+        if isinstance(spec, (str, type)):
+            return spec
+        import pickle
+
+        try:
+            pickle.dumps(spec)
+        except Exception as error:
+            raise TypeError(
+                f"this client cannot be pickled: its transport was given as an instance "
+                f"({type(spec).__name__}) that cannot be ({type(error).__name__}: {error}); pass "
+                "transport= as a name (e.g. 'urllib3') or a class, so that each copy builds its own"
+            ) from None
+        return spec
+
+    def _after_fork(self) -> None:
+        """In a child process: leave the parent's connections and streams alone, open our own.
+
+        A transport the client built (from a name or a class, or chosen) is rebuilt; one given
+        as an instance is the caller's, and must look after a fork itself (the built-ins do).
+        """
+        for stream in list(self._streams):
+            response = stream.response
+            response._close = None  # its socket is the parent's: closing it here is not ours to do
+            response.closed = True
+            if not stream._finished:
+                stream._aborted = ClientClosedError(
+                    "this stream was opened before os.fork(); its connection belongs to the parent "
+                    "process: make the request again in this one"
+                )
+        self.__dict__.pop("_executor", None)  # submit's worker threads stayed in the parent
+        spec = self._transport_spec
+        if spec is None or isinstance(spec, (str, type)):
+            _FORK_ABANDONED.append(self.transport)  # never closed nor collected here: the parent's
+            self._connect()
+        else:
+            self._streams = weakref.WeakSet()
 
     @staticmethod
     def _check_retries(value: Any) -> int:
@@ -189,7 +264,7 @@ class BaseClient(AllEndpoints):
 
     def _make_stream(self, outcome: Streaming) -> Any:
         cls = AsyncStream if self.is_async else Stream
-        stream = cls(
+        stream: Any = cls(
             outcome.response,
             outcome.state,
             outcome.callback,
@@ -280,13 +355,13 @@ class BaseClient(AllEndpoints):
 
     # -- sessions and pages -------------------------------------------------------------------
 
-    def new_chat_session(self, messages: Any = None, **options: Any) -> Any:
+    def new_chat_session(self, messages: Any = None, **options: Any) -> ChatSession:
         """A ChatSession: history kept locally, options sent with every request."""
         from .sessions import ChatSession
 
         return ChatSession(self, messages, **options)
 
-    def new_responses_chat_session(self, **options: Any) -> Any:
+    def new_responses_chat_session(self, **options: Any) -> ResponsesChatSession:
         """A ResponsesChatSession: state kept by the server through previous_response_id."""
         from .sessions import ResponsesChatSession
 
@@ -300,8 +375,21 @@ class BaseClient(AllEndpoints):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient):
-    """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
+# To a type checker the clients' calls are those of the generated stub _typing.pyi (typed results,
+# Stream for stream=True, coroutines on AsyncOpenAI); at run time they are api/*.py's, unchanged.
+if TYPE_CHECKING:
+    from ._typing import AsyncClient as _AsyncCalls
+    from ._typing import SyncClient as _SyncCalls
+else:
+    _SyncCalls = _AsyncCalls = BaseClient
+_Client = TypeVar("_Client", bound=BaseClient)
+
+
+class OpenAI(_SyncCalls, Background):
+    """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
+
+    ``submit(...)`` runs a call in the background for hosts with their own event loop.
+    """
 
     is_async = False
 
@@ -317,6 +405,7 @@ class OpenAI(BaseClient):
         if self.closed:
             return
         self.closed = True
+        self._shutdown_background()
         for pending in self._close_streams():
             _discard(pending)
         close = getattr(self.transport, "close", None)
@@ -331,14 +420,14 @@ class OpenAI(BaseClient):
             with contextlib.suppress(Exception):
                 self.close()
 
-    def __enter__(self) -> OpenAI:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-class AsyncOpenAI(BaseClient):
+class AsyncOpenAI(_AsyncCalls):
     """The async client: the same methods, awaitable; ``async with AsyncOpenAI() as client:``."""
 
     is_async = True
@@ -365,11 +454,40 @@ class AsyncOpenAI(BaseClient):
 
     aclose = close
 
-    async def __aenter__(self) -> AsyncOpenAI:
+    async def __aenter__(self: _Client) -> _Client:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+#: What a pickled client leaves behind: what ``_connect`` builds afresh, and the worker threads
+#: of ``submit`` (made again on first use).
+_NOT_TRAVELLING = frozenset(
+    {
+        "transport",
+        "_guard",
+        "_streams",
+        "_base_headers",
+        "_missing_credentials",
+        "_adjusts_events",
+        "_executor",
+    }
+)
+#: Every client alive, so that a forked child can give each its own connections.
+_LIVE_CLIENTS: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+#: The parent's transports in a forked child: kept, so that nothing here ever closes their sockets.
+_FORK_ABANDONED: List[Any] = []
+
+
+def _reconnect_after_fork() -> None:
+    for client in list(_LIVE_CLIENTS):
+        with contextlib.suppress(Exception):  # one client that cannot rebuild must not break the child
+            client._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_reconnect_after_fork)
 
 
 def new(api_key: Optional[str] = None, *args: Any, **kwargs: Any) -> OpenAI:

@@ -5,7 +5,7 @@ Standard library only, so they work in the constrained install.
 
 from __future__ import annotations
 
-from .fake import FakeOpenAIServer, sse
+from .fake import FakeOpenAIServer, RateLimit, sse
 from .proxy import ProxyServer
 from .recording import RecordingTransport
 from .server import Drop, LocalServer, RecordedRequest, Reply, Reset, Stall, tls_ca_path, tls_server_context
@@ -16,6 +16,7 @@ __all__ = [
     "FakeOpenAIServer",
     "LocalServer",
     "ProxyServer",
+    "RateLimit",
     "RecordedRequest",
     "RecordingTransport",
     "Reply",
