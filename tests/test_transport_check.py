@@ -277,3 +277,29 @@ def test_the_report_reads_well():
     assert "passed   methods (fine)" in text and "FAILED   tls: refused" in text
     assert "skipped  proxy: why" in text and "1 passed, 1 failed, 1 skipped" in text
     assert not report.ok
+
+
+def test_against_the_fake_server_command_in_its_own_process():
+    """The way a host without sockets of its own is served: `openai-bindings fake-server` elsewhere."""
+    import select
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openai_bindings", "fake-server", "--cors"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert select.select([process.stdout], [], [], 30)[0], "fake-server printed nothing in 30 s"
+        url = process.stdout.readline().split()[0]  # its first line is the base URL
+        assert url.startswith("http://127.0.0.1:")
+        report = check_transport(StdlibTransport, server=url, only=["methods", "incremental_delivery"])
+        assert report.passed == ["methods", "incremental_delivery"]
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
