@@ -87,6 +87,12 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(out)
 
 
+def _check_transport(args: argparse.Namespace, out: TextIO) -> int:
+    from ..testing.transport_check import main as check
+
+    return check(args.name, use_async=args.use_async, server=args.server, only=args.only, out=out)
+
+
 def _keys_set(args: argparse.Namespace, out: TextIO) -> int:
     value = args.value
     if value is None:
@@ -257,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--cors", action="store_true", help="send CORS headers, so a browser page can call it")
     fake.add_argument("--model", action="append", metavar="M", help="a model that exists (repeat); else any")
     fake.set_defaults(handler=_fake_server)
+    check = commands.add_parser(
+        "check-transport",
+        help="run the transport conformance kit against a transport (exit 0 when all pass)",
+        description="Runs openai_bindings.testing.check_transport against a registered transport, "
+        "on a private local server, or on a running fake-server with --server.",
+    )
+    check.add_argument("name", metavar="NAME", help="a registered transport (see `openai-bindings plugins`)")
+    check.add_argument("--async", dest="use_async", action="store_true", help="a sync one run for asyncio")
+    check.add_argument("--server", default=None, metavar="URL", help="a running fake-server's base URL")
+    check.add_argument("--only", action="append", default=None, metavar="SCENARIO", help="run only these")
+    check.set_defaults(handler=_check_transport)
     return parser
 
 
