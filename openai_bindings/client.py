@@ -67,6 +67,9 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         max_retry_wait: Optional[float] = DEFAULT_MAX_RETRY_WAIT,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
         default_headers: Optional[Mapping[str, str]] = None,
+        proxy: Optional[str] = _NOT_GIVEN,
+        verify: Any = _NOT_GIVEN,
+        trust_env: bool = _NOT_GIVEN,
         **provider_options: Any,
     ) -> None:
         if "http_provider" in provider_options:  # the original's name for the transport
@@ -86,6 +89,8 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
             raise TypeError(f"default_headers must be a dict, got {type(default_headers).__name__}")
         self.default_headers = Headers(default_headers or {})
         self._transport_spec = transport  # what the caller gave: a copy or a forked child builds from it
+        # The network options the caller set (only those): a transport built here gets them.
+        self._network = _network_options(proxy=proxy, verify=verify, trust_env=trust_env)
         self.closed = False
         self._connect()
 
@@ -95,9 +100,10 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         Run by ``__init__``, by unpickling, and in a child process after ``os.fork()``.
         """
         self.transport = resolve_transport(
-            self._transport_spec, is_async=self.is_async, provider=self.provider.name
+            self._transport_spec, is_async=self.is_async, provider=self.provider.name, options=self._network
         )
-        self._guard = Guard((self.provider.api_key,), getattr(self.transport, "name", "transport"))
+        secrets = (self.provider.api_key, *_proxy_secrets(self._network.get("proxy")))
+        self._guard = Guard(secrets, getattr(self.transport, "name", "transport"))
         self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._base_headers = self._make_base_headers()
         self._missing_credentials = self.provider.missing_credentials()
@@ -155,6 +161,12 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         """
         state = {key: value for key, value in self.__dict__.items() if key not in _NOT_TRAVELLING}
         state["_transport_spec"] = self._travelling_transport()
+        verify = self._network.get("verify")
+        if verify is not None and not isinstance(verify, (bool, str)):
+            raise TypeError(
+                "this client cannot be pickled: verify= is an SSLContext, which cannot travel; pass "
+                "verify= the CA bundle's path instead, so that each copy builds its own context"
+            )
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
@@ -499,6 +511,34 @@ def new(api_key: Optional[str] = None, *args: Any, **kwargs: Any) -> OpenAI:
     if args:
         raise TypeError("new() takes the API key, then keyword arguments (base_url=, transport=, ...)")
     return OpenAI(api_key, **kwargs)
+
+
+def _network_options(**given: Any) -> Dict[str, Any]:
+    options = {name: value for name, value in given.items() if value is not _NOT_GIVEN}
+    proxy = options.get("proxy")
+    if proxy is not None and not isinstance(proxy, str):
+        raise TypeError(
+            f"proxy must be a URL such as 'http://proxy.example:3128', got {type(proxy).__name__}"
+        )
+    if "trust_env" in options and not isinstance(options["trust_env"], bool):
+        raise TypeError(f"trust_env must be True or False, got {options['trust_env']!r}")
+    return options
+
+
+def _proxy_secrets(proxy: Optional[str]) -> tuple:
+    """The proxy's credentials as they could show in an error: the password, and the Basic token."""
+    if not proxy or "@" not in proxy:
+        return ()
+    import base64
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(proxy)
+    if parts.password is None:
+        return ()
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return (password, parts.password, token)
 
 
 def _json_bytes(value: Any) -> bytes:

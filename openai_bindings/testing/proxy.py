@@ -128,6 +128,19 @@ class _Handler(socketserver.BaseRequestHandler):
             ]
             head = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""])
             upstream.sendall(head.encode("latin-1") + rest)
+            # The body may come after the head in writes of its own (http.client sends them apart):
+            # pass all of it on before waiting for the answer, or both ends wait on each other.
+            length = next((int(v) for n, v in headers if n.lower() == "content-length" and v.isdigit()), 0)
+            missing = length - len(rest)
+            while missing > 0:
+                try:
+                    piece = client.recv(min(missing, 65536))
+                except OSError:
+                    return
+                if not piece:
+                    return
+                upstream.sendall(piece)
+                missing -= len(piece)
             # The answer says "Connection: close", so the client never sends a second request
             # on a connection the proxy is about to close.
             answer = _read_head(upstream)
