@@ -12,6 +12,7 @@ import inspect
 import os
 from typing import Any, AsyncIterator, Iterator
 
+from ._drive import to_thread
 from .errors import PluginError
 from .http import Request, Response
 from .plugins import Registered, get_registry
@@ -28,7 +29,7 @@ def is_async_transport(transport: Any) -> bool:
 def _describe_available(table: dict[str, Registered]) -> str:
     parts = []
     for entry in sorted(table.values(), key=lambda e: e.name):
-        note = "" if entry.usable else f" (needs {entry.install_hint})"
+        note = "" if entry.usable else f" (needs {entry.install_hint})" if entry.missing else " (not here)"
         parts.append(f"{entry.name}{note}")
     return ", ".join(parts) or "none"
 
@@ -76,8 +77,7 @@ def _build(name: str, source: str) -> Any:
         )
     if not entry.usable:
         raise PluginError(
-            f"transport {name!r} needs {', '.join(entry.missing)}, which is not installed: "
-            f"{entry.install_hint}; usable here: "
+            f"transport {name!r} is not usable here: it {entry.unusable_reason}; usable here: "
             + ", ".join(sorted(e.name for e in table.values() if e.usable))
         )
     return entry.cls()
@@ -88,7 +88,7 @@ class ThreadedAsyncTransport:
 
     This is how the standard-library transport works under asyncio with nothing
     else installed: each blocking step (send, each body chunk, close) runs in the
-    default executor and the event loop stays free.
+    default executor and the event loop stays free (inline on a host without threads).
     """
 
     def __init__(self, sync: Any) -> None:
@@ -96,14 +96,12 @@ class ThreadedAsyncTransport:
         self.name = getattr(sync, "name", type(sync).__name__)
 
     async def send(self, request: Request) -> Response:
-        import asyncio
-
-        response: Response = await asyncio.to_thread(self.sync.send, request)
+        response: Response = await to_thread(self.sync.send, request)
         chunks = iter(response.iter_bytes())
 
         async def body() -> AsyncIterator[bytes]:
             while True:
-                chunk = await asyncio.to_thread(_next, chunks)
+                chunk = await to_thread(_next, chunks)
                 if chunk is None:
                     return
                 yield chunk
@@ -112,15 +110,13 @@ class ThreadedAsyncTransport:
             status=response.status,
             headers=response.headers,
             stream=body(),
-            close=lambda: asyncio.to_thread(response.close),
+            close=lambda: to_thread(response.close),
         )
 
     async def close(self) -> None:
-        import asyncio
-
         close = getattr(self.sync, "close", None)
         if close is not None:
-            await asyncio.to_thread(close)
+            await to_thread(close)
 
     def __repr__(self) -> str:
         return f"<ThreadedAsyncTransport {self.sync!r}>"
