@@ -1,0 +1,529 @@
+"""WebAssembly for real: the library inside Pyodide under Node, and the browser example in Chromium.
+
+The library's wheel (``pip wheel --no-deps``) and pluggy's are installed into Pyodide with
+micropip from local files; AsyncOpenAI then talks to FakeOpenAIServer on 127.0.0.1 through
+the ``fetch`` transport. What this needs (Node, the pinned npm packages, the wheels, Debian's
+chromium) is installed by ``bash .ci/wasm-setup``; without it these tests skip and say so.
+The first tests here need none of that: they check the Emscripten rules from CPython.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+import openai_bindings
+from openai_bindings import _drive
+from openai_bindings.plugins import get_registry
+from openai_bindings.testing import FakeOpenAIServer
+from openai_bindings.testing.fake import sse
+from openai_bindings.testing.server import Reply, Stall
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = ROOT / "tests" / "pyodide" / "harness.mjs"
+SETUP = "bash .ci/wasm-setup"
+CACHE = Path(
+    os.environ.get("OPENAI_BINDINGS_WASM_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openai-bindings" / "wasm"
+)
+PYODIDE_DIR = CACHE / "node_modules" / "pyodide"
+#: No Pyodide call here may take longer than this, whatever goes wrong.
+CALL_LIMIT = 30.0
+
+
+# -- the Emscripten rules, seen from CPython (no Node needed) -----------------------------------
+
+
+def test_fetch_module_imports_without_js_and_says_why_it_is_unusable() -> None:
+    from openai_bindings.transports import fetch
+
+    assert "js" not in sys.modules and "pyodide" not in sys.modules
+    table = get_registry().transports
+    for name, cls in (("fetch", fetch.FetchTransport), ("xhr", fetch.XHRTransport)):
+        assert table[name].cls is cls
+        assert not table[name].usable
+        assert "emscripten" in (table[name].unusable_reason or "")
+    with pytest.raises(openai_bindings.PluginError, match=r"emscripten.*usable here: "):
+        openai_bindings.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", transport="fetch")
+
+
+def test_plugins_command_shows_why_fetch_is_not_usable(capsys: pytest.CaptureFixture[str]) -> None:
+    from openai_bindings.cli import main
+
+    assert main(["plugins"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert "not usable here: runs only under Pyodide/Emscripten" in lines["fetch"]
+    assert "not usable here: runs only under Pyodide/Emscripten" in lines["xhr"]
+
+
+def test_builtin_choice_under_emscripten(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = get_registry().manager.hook.choose_transport
+    monkeypatch.setenv("OPENAI_BINDINGS_PLUGINS", "")
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    assert hook(is_async=True, provider="openai") == "fetch"
+    assert hook(is_async=False, provider="openai") == "xhr"
+
+
+def test_the_fetch_transport_refuses_options_the_host_owns() -> None:
+    from openai_bindings.transports.fetch import FetchTransport, XHRTransport
+
+    for cls in (FetchTransport, XHRTransport):
+        cls(proxy=None, verify=True, trust_env=False)
+        with pytest.raises(ValueError, match="proxy="):
+            cls(proxy="http://127.0.0.1:3128")
+        with pytest.raises(ValueError, match="verify="):
+            cls(verify=False)
+
+
+async def test_without_threads_sync_tools_and_sync_transports_run_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pyodide cannot start a thread: a session's sync tool, and a sync transport under
+    AsyncOpenAI, then run on the event loop's own thread instead of failing."""
+    from openai_bindings.transports import StdlibTransport
+
+    monkeypatch.setattr(_drive, "HAS_THREADS", False)
+    here = threading.get_ident()
+    seen: List[int] = []
+
+    def get_weather(city: str) -> str:
+        seen.append(threading.get_ident())
+        return f"sunny in {city}"
+
+    class RecordingTransport(StdlibTransport):
+        def send(self, request: Any) -> Any:
+            seen.append(threading.get_ident())
+            return super().send(request)
+
+    with FakeOpenAIServer() as server:
+        server.reply_with_tool_call("get_weather", {"city": "Paris"})
+        server.reply_with("It is sunny.")
+        async with openai_bindings.AsyncOpenAI(
+            base_url=server.base_url, transport=RecordingTransport()
+        ) as client:
+            session = client.new_chat_session(model="gpt-4.1")
+            assert await session.run("weather?", tools={"get_weather": get_weather}) == "It is sunny."
+    assert seen and set(seen) == {here}
+
+
+# -- Pyodide under Node ------------------------------------------------------------------------
+
+
+def _node_major() -> int:
+    try:
+        out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return int(out.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
+
+
+def _wheels(names: List[str]) -> Dict[str, Path]:
+    found: Dict[str, Path] = {}
+    for name in names:
+        matches = sorted((CACHE / "wheels").glob(f"{name}-*.whl"))
+        if matches:
+            found[name] = matches[-1]
+    return found
+
+
+def _missing_pyodide() -> Optional[str]:
+    if shutil.which("node") is None:
+        return "Node is not installed"
+    if _node_major() < 20:
+        return "Node 20 or newer is needed"
+    if not (PYODIDE_DIR / "pyodide.mjs").is_file():
+        return f"the pinned pyodide npm package is not in {CACHE}"
+    if len(_wheels(["micropip", "pluggy"])) < 2:
+        return f"the micropip and pluggy wheels are not in {CACHE / 'wheels'}"
+    return None
+
+
+def _skip_unless_pyodide() -> None:
+    missing = _missing_pyodide()
+    if missing:
+        pytest.skip(f"{missing}: run `{SETUP}` (it installs Node packages, wheels and chromium)")
+
+
+@pytest.fixture(scope="session")
+def project_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The library's wheel, built from a copy of the checkout (an in-tree build leaves build/ behind)."""
+    _skip_unless_pyodide()
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", "build", "dist", "*.egg-info", "node_modules", ".venv", "tests", "bench"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", work, "."],
+        cwd=source,
+        check=True,
+        timeout=180,
+        capture_output=True,
+    )
+    (wheel,) = work.glob("openai_bindings-*.whl")
+    return wheel
+
+
+class PyodideError(AssertionError):
+    """Python inside Pyodide raised: its type name, message and traceback."""
+
+    def __init__(self, answer: Dict[str, Any]) -> None:
+        super().__init__(f"{answer['type']}: {answer['error']}\n{answer['traceback']}")
+        self.type = answer["type"]
+        self.message = answer["error"]
+
+
+class PyodideHost:
+    """One Node process running Pyodide with the wheels installed; ``run(code)`` awaits ``main()``."""
+
+    def __init__(self, wheels: List[Path]) -> None:
+        self._stderr: List[Optional[str]] = []
+        self._lines: queue.Queue[Optional[str]] = queue.Queue()
+        self._ids = 0
+        self.process = subprocess.Popen(
+            ["node", str(HARNESS), str(PYODIDE_DIR), *map(str, wheels)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._readers = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self._lines.put), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self._stderr.append), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        ready = self._next(time.monotonic() + 120, "to boot Pyodide and install the wheels")
+        assert ready.get("ready"), ready
+
+    @staticmethod
+    def _pump(stream: Any, put: Callable[[Any], None]) -> None:
+        for line in stream:
+            put(line)
+        put(None)  # the end: the reader of stdout stops waiting
+
+    @property
+    def stderr(self) -> str:
+        return "".join(line for line in self._stderr if line is not None)[-4000:]
+
+    def _next(self, deadline: float, doing: str) -> Dict[str, Any]:
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.close()
+                pytest.fail(f"Pyodide took too long {doing}; its stderr:\n{self.stderr}")
+            if line is None:
+                self.close()
+                pytest.fail(f"the Node process ended while {doing}; its stderr:\n{self.stderr}")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def run(
+        self,
+        code: str,
+        *,
+        on_report: Optional[Callable[[Dict[str, Any]], None]] = None,
+        limit: float = CALL_LIMIT,
+        **values: Any,
+    ) -> Any:
+        """Run ``code`` (which defines ``async def main()``) with ``values`` as its globals."""
+        self._ids += 1
+        prelude = "".join(f"{name} = {value!r}\n" for name, value in values.items())
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"id": self._ids, "code": prelude + code}) + "\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + limit
+        while True:
+            message = self._next(deadline, f"to answer (over {limit} s)")
+            if "report" in message:
+                if on_report is not None:
+                    on_report(message)
+                continue
+            assert message.get("id") == self._ids, message
+            if not message["ok"]:
+                raise PyodideError(message)
+            return message["result"]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            try:
+                self.process.stdin.close()
+                self.process.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait(10)
+        for reader in self._readers:
+            reader.join(5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture(scope="module")
+def pyodide_host(project_wheel: Path) -> Iterator[PyodideHost]:
+    wheels = _wheels(["micropip", "pluggy"])
+    host = PyodideHost([wheels["micropip"], wheels["pluggy"], project_wheel])
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.fixture
+def pyodide(pyodide_host: PyodideHost) -> PyodideHost:
+    if not pyodide_host.alive:
+        pytest.fail("the Pyodide process died in an earlier test")
+    return pyodide_host
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+def _chunk(content: str, finish: Optional[str] = None) -> Dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "gpt-4.1",
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
+    }
+
+
+def _gated_stream(gate: threading.Event, *pieces: str) -> Reply:
+    """A chat stream whose first event leaves at once and the rest only once ``gate`` is set."""
+    first, *rest = pieces
+    return Reply(
+        headers={"Content-Type": "text/event-stream"},
+        chunks=[
+            sse(_chunk(first), done=False),
+            sse(*[_chunk(piece) for piece in rest], _chunk("", "stop")),
+        ],
+        gate=gate,
+    )
+
+
+def test_pyodide_picks_fetch_and_makes_a_plain_call(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    result = pyodide.run(
+        """
+async def main():
+    import sys, threading
+    import openai_bindings
+    from openai_bindings.plugins import get_registry
+    table = get_registry().transports
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL, api_key="sk-test") as client:
+        status, body, headers = await client.create_chat_completion(
+            [{"role": "user", "content": "hello from wasm"}], model="gpt-4.1"
+        )
+        result = await client.create_chat_completion([{"role": "user", "content": "again"}])
+    return {
+        "platform": sys.platform,
+        "transport": client.transport.name,
+        "status": status,
+        "content": body["choices"][0]["message"]["content"],
+        "request_id": result.request_id,
+        "fetch": table["fetch"].unusable_reason,
+        "xhr": table["xhr"].unusable_reason,
+        "threads": threading.active_count(),
+    }
+""",
+        BASE_URL=fake.base_url,
+    )
+    assert result["platform"] == "emscripten"
+    assert result["transport"] == "fetch"
+    assert (result["status"], result["content"]) == (200, "echo: hello from wasm")
+    assert result["request_id"].startswith("req_")
+    assert result["fetch"] is None
+    assert "web worker" in result["xhr"]  # Node has no synchronous XMLHttpRequest
+    assert result["threads"] == 1
+    sent = fake.requests[0]
+    assert sent.headers["Authorization"] == "Bearer sk-test"
+    assert json.loads(sent.body)["model"] == "gpt-4.1"
+
+
+def test_a_stream_arrives_event_by_event(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    """The server holds back everything after the first event until Python inside Pyodide
+    reports that event: a transport that buffered the body would never see it."""
+    gate = threading.Event()
+    fake.queue(_gated_stream(gate, "Hel", "lo, ", "world"), path="/v1/chat/completions")
+    reports: List[Dict[str, Any]] = []
+
+    def on_report(message: Dict[str, Any]) -> None:
+        reports.append({**message, "gate_was_open": gate.is_set()})
+        gate.set()
+
+    result = pyodide.run(
+        """
+async def main():
+    import openai_bindings
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL) as client:
+        stream = await client.create_chat_completion([{"role": "user", "content": "hi"}], stream=True)
+        pieces = []
+        async for event in stream:
+            piece = event["choices"][0]["delta"].get("content")
+            if not pieces:
+                report("first", content=piece)
+            pieces.append(piece)
+    return {"pieces": pieces, "text": stream.text}
+""",
+        BASE_URL=fake.base_url,
+        on_report=on_report,
+        limit=15,
+    )
+    assert reports == [{"report": "first", "content": "Hel", "gate_was_open": False}]
+    assert result["text"] == "Hello, world"
+
+
+def test_a_chat_session_turn_with_a_sync_tool(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    """Sessions, streamed and with the tool loop; the sync tool runs inline (Pyodide has no threads)."""
+    fake.reply_with_tool_call("get_weather", {"city": "Paris"})
+    fake.reply_with("It is sunny in Paris.")
+    result = pyodide.run(
+        """
+async def main():
+    import openai_bindings
+    def get_weather(city: str) -> str:
+        "The weather in a city."
+        return f"sunny in {city}"
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL) as client:
+        session = client.new_chat_session(model="gpt-4.1")
+        answer = await session.run("Weather in Paris?", tools={"get_weather": get_weather})
+        first = await session.send("Say hi")
+        pieces = []
+        second = await session.send("Once more", stream_callback=pieces.append)
+    return {"first": first, "second": second, "pieces": [str(p) for p in pieces],
+            "answer": answer, "roles": [m["role"] for m in session.messages]}
+""",
+        BASE_URL=fake.base_url,
+    )
+    assert result["first"] == "echo: Say hi"
+    assert result["second"] == "echo: Once more" == "".join(result["pieces"])
+    assert len(result["pieces"]) > 1
+    assert result["answer"] == "It is sunny in Paris."
+    assert result["roles"] == ["user", "assistant", "tool", "assistant"] + ["user", "assistant"] * 2
+    tool_message = json.loads(fake.requests[1].body)["messages"][-1]
+    assert tool_message["role"] == "tool" and "sunny in Paris" in tool_message["content"]
+
+
+def test_an_error_status_is_a_typed_error(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    fake.fail_with(404, "The model 'nope' does not exist", code="model_not_found")
+    fake.fail_with(429, "slow down", headers={"Retry-After": "120"})
+    result = pyodide.run(
+        """
+async def main():
+    import openai_bindings
+    out = []
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL, max_retries=0) as client:
+        for _ in range(2):
+            try:
+                await client.create_chat_completion([{"role": "user", "content": "hi"}], model="nope")
+            except openai_bindings.APIStatusError as error:
+                out.append({"type": type(error).__name__, "status": error.status,
+                            "code": error.code, "message": error.message})
+    return out
+""",
+        BASE_URL=fake.base_url,
+    )
+    assert result[0] == {
+        "type": "NotFoundError",
+        "status": 404,
+        "code": "model_not_found",
+        "message": "The model 'nope' does not exist",
+    }
+    assert result[1]["type"] == "RateLimitError" and result[1]["status"] == 429
+
+
+def test_timeouts_and_refusals_are_the_library_errors(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    """A server that never answers, one that stalls mid-stream, and a closed port."""
+    gate = threading.Event()  # never set: the stream stalls after its first event
+    fake.queue(Stall(seconds=10), path="/v1/models")
+    fake.queue(_gated_stream(gate, "first", "never"), path="/v1/chat/completions")
+    with FakeOpenAIServer() as closed:
+        refused_url = closed.base_url
+    try:
+        result = pyodide.run(
+            """
+async def main():
+    import openai_bindings
+    out = {}
+    timeout = openai_bindings.Timeout(connect=0.3, read=0.5)
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL, max_retries=0, timeout=timeout) as client:
+        try:
+            await client.models()
+        except openai_bindings.APIConnectionError as error:
+            out["stall"] = type(error).__name__
+        pieces = []
+        try:
+            stream = await client.create_chat_completion([{"role": "user", "content": "hi"}], stream=True)
+            async for event in stream:
+                pieces.append(event["choices"][0]["delta"]["content"])
+        except openai_bindings.APIConnectionError as error:
+            out["midstream"] = type(error).__name__
+        out["pieces"] = pieces
+        # the client still works after both
+        status, body, headers = await client.create_chat_completion([{"role": "user", "content": "ok"}])
+        out["after"] = status
+    async with openai_bindings.AsyncOpenAI(base_url=REFUSED, max_retries=0) as client:
+        try:
+            await client.models()
+        except openai_bindings.APIConnectionError as error:
+            out["refused"] = type(error).__name__
+            out["refused_message"] = str(error)
+    return out
+""",
+            BASE_URL=fake.base_url,
+            REFUSED=refused_url,
+        )
+    finally:
+        gate.set()
+    assert result["stall"] == "APITimeoutError"
+    assert result["midstream"] == "APITimeoutError" and result["pieces"] == ["first"]
+    assert result["after"] == 200
+    assert result["refused"] == "APIConnectionError"
+    assert "GET " in result["refused_message"] and "/models" in result["refused_message"]
+
+
+def test_breaking_out_of_a_stream_aborts_it(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    gate = threading.Event()
+    fake.queue(_gated_stream(gate, "one", "two"), path="/v1/chat/completions")
+    try:
+        result = pyodide.run(
+            """
+async def main():
+    import openai_bindings
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL, max_retries=0) as client:
+        stream = await client.create_chat_completion([{"role": "user", "content": "hi"}], stream=True)
+        async for event in stream:
+            break
+        await stream.aclose()
+        result = await client.create_chat_completion([{"role": "user", "content": "next"}])
+    return {"first": event["choices"][0]["delta"]["content"],
+            "next": result.body["choices"][0]["message"]["content"]}
+""",
+            BASE_URL=fake.base_url,
+        )
+    finally:
+        gate.set()
+    assert result == {"first": "one", "next": "echo: next"}
