@@ -1,9 +1,9 @@
-"""The clients: one definition per endpoint, executed by a sync or an async driver.
+"""The clients: settings and the request plan here, the endpoints by group in ``api/``.
 
-Every endpoint method builds a ``APICall`` (a description of the request and how
-to decode the answer) and hands it to ``self._run``. The request and retry
-logic is a generator (``_plan``) that yields actions (send, read, sleep) and
-never does I/O itself; ``OpenAI`` runs those actions with blocking calls,
+Every endpoint method builds an ``APICall`` (a description of the request and
+how to read its answer) and hands it to ``_run``. The request's whole life is
+one sans-IO plan (``_plan.call_plan``) that yields actions (send, read, sleep)
+and does no I/O itself; ``OpenAI`` runs them with blocking calls,
 ``AsyncOpenAI`` awaits them. So no endpoint, and no retry loop, is written twice.
 """
 
@@ -12,124 +12,34 @@ from __future__ import annotations
 import inspect
 import json
 import platform
-import random
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, Mapping, Optional, Union
+import weakref
+from typing import Any, Callable, Mapping, Optional, Union
 
-from ._drive import Call, Sleep, run_async, run_sync
+from ._boundary import Guard
+from ._drive import run_async, run_sync
+from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
 from ._version import __version__
-from .errors import APIConnectionError, PluginError, status_error
-from .http import Body, Headers, Request, Response, Timeout, TimeoutLike
+from .accumulate import StreamState
+from .api import AllEndpoints
+from .errors import OpenAIError, PluginError
+from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider
-from .result import APIResult, decode_body
-from .streaming import AsyncStream, Stream, StreamState
+from .streaming import AsyncStream, Stream, aborted_error
 from .transport import resolve_transport
-from .validation import check_id, check_input, validate_messages
 
-__all__ = ["AsyncOpenAI", "OpenAI", "new"]
+__all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
 
 DEFAULT_TIMEOUT = Timeout(connect=5.0, read=600.0)
 DEFAULT_MAX_RETRIES = 2
-RETRY_STATUSES = frozenset({408, 409, 429})
-_NOT_GIVEN: Any = object()
+#: The longest Retry-After wait honoured; a server asking for more gets its error raised at once.
+DEFAULT_MAX_RETRY_WAIT = 60.0
+#: The largest non-streamed answer read (a misrouted download must not fill the memory).
+DEFAULT_MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 
-# -- what a plan returns for a stream ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """The plan's result for ``stream=True``: the open response, to be wrapped in a stream."""
-
-    response: Response
-    state: StreamState
-    callback: Optional[Callable[[Any], Any]]
-
-
-# -- one request, described ----------------------------------------------------------------
-
-
-@dataclass
-class APICall:
-    method: str
-    path: str
-    endpoint: str
-    json: Optional[Dict[str, Any]] = None
-    params: Optional[Dict[str, Any]] = None
-    body: Body = None
-    content_type: Optional[str] = None
-    stream: Optional[str] = None  # the stream kind when streaming: chat, completion, responses
-    legacy: bool = False
-    raw: bool = False  # keep the body as bytes (file contents)
-
-
-@dataclass
-class Options:
-    """Per-call settings that are not API parameters."""
-
-    timeout: Any = _NOT_GIVEN
-    max_retries: Any = _NOT_GIVEN
-    extra_headers: Dict[str, str] = field(default_factory=dict)
-    extra_query: Dict[str, Any] = field(default_factory=dict)
-    extra_body: Dict[str, Any] = field(default_factory=dict)
-    callback: Optional[Callable[[Any], Any]] = None
-
-
-_OPTION_NAMES = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
-_CALLBACK_NAMES = ("chunk_callback", "stream_callback")
-
-
-def split_options(params: Dict[str, Any]) -> tuple[Options, Dict[str, Any]]:
-    """Separate our per-call settings from the API parameters, which are sent as given."""
-    params = dict(params)
-    options = Options()
-    for name in _OPTION_NAMES:
-        if name in params:
-            value = params.pop(name)
-            if name.startswith("extra_") and value is not None and not isinstance(value, Mapping):
-                raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
-            setattr(options, name, dict(value or {}) if name.startswith("extra_") else value)
-    for name in _CALLBACK_NAMES:
-        if name in params:
-            callback = params.pop(name)
-            if callback is not None and not callable(callback):
-                raise TypeError(f"{name} must be callable (it is called with each streamed event)")
-            options.callback = callback or options.callback
-    return options, params
-
-
-def retry_delay(attempt: int, headers: Optional[Headers], rand: Callable[[], float] = random.random) -> float:
-    """How long to wait before retry number ``attempt`` (0-based): what the server asked, else backoff."""
-    if headers is not None:
-        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            value = headers.get(name)
-            if value is None:
-                continue
-            seconds: Optional[float]
-            try:
-                seconds = float(value) * scale
-            except ValueError:
-                import email.utils  # only for an HTTP-date Retry-After: rare, and slow to import
-
-                parsed = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
-                seconds = None if parsed is None else parsed.timestamp() - time.time()
-            if seconds is not None and 0 < seconds <= 60:
-                return seconds
-    backoff = min(0.5 * 2**attempt, 8.0)
-    return backoff * (1 - 0.25 * rand())  # jitter: never all clients at once
-
-
-def _should_retry(status: int, headers: Headers) -> bool:
-    override = headers.get("x-should-retry")
-    if override in ("true", "false"):
-        return override == "true"
-    return status in RETRY_STATUSES or status >= 500
-
-
-class BaseClient:
+class BaseClient(AllEndpoints):
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
@@ -146,6 +56,8 @@ class BaseClient:
         default_model: Optional[str] = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: Optional[float] = DEFAULT_MAX_RETRY_WAIT,
+        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
         default_headers: Optional[Mapping[str, str]] = None,
         **provider_options: Any,
     ) -> None:
@@ -159,15 +71,35 @@ class BaseClient:
             **provider_options,
         )
         self.timeout = Timeout.coerce(timeout)
-        self.max_retries = _check_retries(max_retries)
+        self.max_retries = self._check_retries(max_retries)
+        self.max_retry_wait = _check_positive("max_retry_wait", max_retry_wait, float)
+        self.max_response_size = _check_positive("max_response_size", max_response_size, int)
         if default_headers is not None and not isinstance(default_headers, Mapping):
             raise TypeError(f"default_headers must be a dict, got {type(default_headers).__name__}")
         self.default_headers = Headers(default_headers or {})
         self.transport = resolve_transport(transport, is_async=self.is_async, provider=self.provider.name)
-        self._user_agent = (
-            f"openai-bindings/{__version__} (transport={self.transport.name}; "
-            f"python/{platform.python_version()})"
+        self.closed = False
+        self._guard = Guard((self.provider.api_key,), getattr(self.transport, "name", "transport"))
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._base_headers = self._make_base_headers()
+        self._missing_credentials = self.provider.missing_credentials()
+        adjust = type(self.provider).adjust_event is not Provider.adjust_event
+        self._adjusts_events = adjust  # only then does a stream pay a provider call per event
+
+    def _make_base_headers(self) -> Headers:
+        """Headers every request starts from, computed once (auth too, unless it changes per request)."""
+        headers = Headers(
+            {
+                "Accept": "application/json",
+                "User-Agent": f"openai-bindings/{__version__} (transport={self.transport.name}; "
+                f"python/{platform.python_version()})",
+            }
         )
+        if self.provider.static_auth():
+            headers.update(self.provider.auth_headers())
+        headers.update(self.provider.headers())
+        headers.update(self.default_headers)
+        return headers
 
     # -- settings the original had as fields -------------------------------------------
 
@@ -183,25 +115,41 @@ class BaseClient:
     def default_model(self) -> Optional[str]:
         return self.provider.default_model
 
+    @property
+    def _observers(self) -> Any:
+        return get_registry().observers
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} provider={self.provider.name!r} base_url={self.base_url!r} "
-            f"transport={self.transport.name!r}>"
+            f"transport={self.transport.name!r}{' closed' if self.closed else ''}>"
         )
+
+    @staticmethod
+    def _check_retries(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"max_retries must be a whole number >= 0, got {value!r}")
+        return value
 
     # -- building requests ------------------------------------------------------------------
 
     def build_request(self, call: APICall, options: Optional[Options] = None) -> Request:
         """The exact Request a call sends (public so tests and tools can inspect it)."""
         options = options or Options()
-        self.provider.check_endpoint(call.endpoint)
-        headers = Headers({"Accept": "application/json", "User-Agent": self._user_agent})
-        headers.update(self.provider.auth_headers())
-        headers.update(self.provider.headers())
-        headers.update(self.default_headers)
+        provider = self.provider
+        if call.endpoint:
+            provider.check_endpoint(call.endpoint)
+        if self._missing_credentials is not None:
+            raise OpenAIError(self._missing_credentials)
+        headers = self._base_headers.copy()
+        if not provider.static_auth():
+            headers.update(provider.auth_headers())
+        if call.headers:
+            headers.update(call.headers)
         body: Body = call.body
         if call.json is not None:
-            payload = self.provider.adjust_body(call.endpoint, {**call.json, **options.extra_body})
+            payload = {**call.json, **options.extra_body} if options.extra_body else call.json
+            payload = provider.adjust_body(call.endpoint, payload)
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"
         elif call.content_type:
@@ -210,189 +158,124 @@ class BaseClient:
             headers["Content-Length"] = str(len(body))
         elif body is not None and hasattr(body, "content_length"):
             headers["Content-Length"] = str(body.content_length)
-        headers.update(options.extra_headers)
-        params = {**(call.params or {}), **options.extra_query}
+        if options.extra_headers:
+            headers.update(options.extra_headers)
+        params = {**call.params, **options.extra_query} if call.params else options.extra_query
         timeout = self.timeout if options.timeout is _NOT_GIVEN else Timeout.coerce(options.timeout)
-        model = (call.json or {}).get("model")
-        url = self.provider.url(call.path, params, model=model if isinstance(model, str) else None)
+        model = call.json.get("model") if call.json is not None else None
+        url = provider.url(call.path, params, model=model if isinstance(model, str) else None)
         request = Request(call.method, url, headers, body, timeout)
-        get_registry().manager.hook.prepare_request(request=request, provider=self.provider.name)
+        prepare = self._observers.prepare
+        if prepare is not None:
+            from ._observe import Observers
+
+            Observers.call(prepare, request=request, provider=provider.name)
         return request
 
-    def _plan(self, call: APICall, options: Options) -> Generator[Any, Any, Any]:
-        """The request's life: send, retry what is worth retrying, decode. Yields actions, does no I/O."""
-        request = self.build_request(call, options)
-        retries = (
-            self.max_retries if options.max_retries is _NOT_GIVEN else _check_retries(options.max_retries)
+    def _stream_state(self, call: APICall) -> StreamState:
+        endpoint = call.endpoint
+        adjust: Optional[Callable[[Any], Any]] = None
+        if self._adjusts_events:
+            provider = self.provider
+
+            def adjust(event: Any) -> Any:
+                return provider.adjust_event(endpoint, event)
+
+        return StreamState(call.stream or "events", legacy=call.legacy, adjust=adjust)
+
+    def _plan(self, call: APICall, options: Options) -> Any:
+        return call_plan(self, call, options)
+
+    def _make_stream(self, outcome: Streaming) -> Any:
+        cls = AsyncStream if self.is_async else Stream
+        stream = cls(
+            outcome.response,
+            outcome.state,
+            outcome.callback,
+            request=outcome.request,
+            guard=self._guard,
+            watch=outcome.watch,
         )
-        attempt = 0
-        while True:
-            try:
-                response: Response = yield Call(self.transport.send, request)
-                if 200 <= response.status < 300 and call.stream:
-                    state = StreamState(
-                        call.stream,
-                        legacy=call.legacy,
-                        adjust=lambda event: self.provider.adjust_event(call.endpoint, event),
-                    )
-                    return Streaming(response, state, options.callback)
-                raw: bytes = yield Call(response.read, asyncfn=response.aread)
-            except APIConnectionError:
-                if attempt >= retries:
-                    raise
-                yield Sleep(retry_delay(attempt, None))
-                attempt += 1
-                continue
-            body = raw if call.raw and 200 <= response.status < 300 else decode_body(raw, response.headers)
-            if 200 <= response.status < 300:
-                return APIResult(response.status, body, response.headers)
-            if attempt < retries and _should_retry(response.status, response.headers):
-                yield Sleep(retry_delay(attempt, response.headers))
-                attempt += 1
-                continue
-            raise status_error(response.status, body, response.headers, response.headers.get("x-request-id"))
+        self._streams.add(stream)  # weakly: client.close() closes the streams still open
+        return stream
 
-    # -- the endpoints: each defined once, for both clients -----------------------------------
+    def _close_streams(self) -> list:
+        """Close every stream still open; returns the awaitable closes of async-only transports."""
+        pending = []
+        for stream in list(self._streams):
+            error = aborted_error()
+            if not stream._finished:
+                stream._aborted = error
+                close = stream.response._close
+                if stream.response.closed or close is None:
+                    continue
+                stream.response.closed = True
+                result = close()
+                if inspect.isawaitable(result):
+                    pending.append(result)
+        return pending
 
-    def _run(self, call: APICall, options: Options) -> Any:
-        raise NotImplementedError
+    # -- the escape hatch --------------------------------------------------------------------
 
-    def _model(self, params: Dict[str, Any], endpoint: str) -> Dict[str, Any]:
-        if params.get("model") is None:
-            model = self.provider.model_for(endpoint)
-            if model is None:
-                params.pop("model", None)
-            else:
-                params["model"] = model
-        return params
-
-    def _json_call(
+    def request(
         self,
+        method: str,
         path: str,
-        endpoint: str,
-        body: Dict[str, Any],
-        stream_kind: Optional[str] = None,
-        legacy: bool = False,
-    ) -> tuple[APICall, Options]:
-        options, body = split_options(body)
-        body = self._model(body, endpoint)
-        stream = body.get("stream")
-        if stream is not None and not isinstance(stream, bool):
-            raise TypeError(f"stream must be True or False, got {stream!r}")
-        return APICall(
-            "POST", path, endpoint, json=body, stream=stream_kind if stream else None, legacy=legacy
-        ), options
+        *,
+        json: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
+        body: Body = None,
+        headers: Optional[Mapping[str, str]] = None,
+        stream: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Any endpoint, through the provider's URL shaping, auth, retries, errors and hooks.
 
-    def create_chat_completion(self, messages: Any, **params: Any) -> Any:
-        """POST /chat/completions. ``stream=True`` returns a stream of chunks."""
-        validate_messages(messages)
-        return self._run(
-            *self._json_call(
-                "/chat/completions", "chat.completions", {"messages": list(messages), **params}, "chat"
-            )
-        )
-
-    def chat(self, messages: Any, **params: Any) -> Any:
-        """The original's ``chat``: create_chat_completion whose streamed chunks are ``{content, index}``."""
-        validate_messages(messages)
-        return self._run(
-            *self._json_call(
-                "/chat/completions",
-                "chat.completions",
-                {"messages": list(messages), **params},
-                "chat",
-                legacy=True,
-            )
-        )
-
-    def completion(self, prompt: Any, **params: Any) -> Any:
-        """POST /completions (legacy text completions)."""
-        check_input(prompt, "prompt")
-        return self._run(
-            *self._json_call("/completions", "completions", {"prompt": prompt, **params}, "completion")
-        )
-
-    def embedding(self, input: Any, **params: Any) -> Any:
-        """POST /embeddings."""
-        check_input(input)
-        return self._run(*self._json_call("/embeddings", "embeddings", {"input": input, **params}))
-
-    def moderation(self, input: Any, **params: Any) -> Any:
-        """POST /moderations."""
-        check_input(input)
-        return self._run(*self._json_call("/moderations", "moderations", {"input": input, **params}))
-
-    def create_response(self, input: Any = None, **params: Any) -> Any:
-        """POST /responses. ``stream=True`` returns a stream of typed events."""
-        if input is None and "previous_response_id" not in params and "prompt" not in params:
-            raise ValueError("create_response needs input= (a string or a list of input items)")
-        body = {"input": input, **params} if input is not None else dict(params)
-        return self._run(*self._json_call("/responses", "responses", body, "responses"))
-
-    def response(self, response_id: str, **params: Any) -> Any:
-        """GET /responses/{id}: a stored response."""
-        return self._simple("GET", f"/responses/{check_id(response_id, 'response id')}", "responses", params)
-
-    def delete_response(self, response_id: str, **params: Any) -> Any:
-        """DELETE /responses/{id}."""
-        return self._simple(
-            "DELETE", f"/responses/{check_id(response_id, 'response id')}", "responses", params
-        )
-
-    def cancel_response(self, response_id: str, **params: Any) -> Any:
-        """POST /responses/{id}/cancel (background responses)."""
-        return self._simple(
-            "POST", f"/responses/{check_id(response_id, 'response id')}/cancel", "responses", params
-        )
-
-    def models(self, **params: Any) -> Any:
-        """GET /models."""
-        return self._simple("GET", "/models", "models", params)
-
-    def model(self, model_id: str, **params: Any) -> Any:
-        """GET /models/{id}."""
-        return self._simple(
-            "GET", f"/models/{check_id(model_id, 'model id', allow_slash=True)}", "models", params
-        )
-
-    def files(self, **params: Any) -> Any:
-        """GET /files (``purpose=``, ``limit=``, ``after=``, ``order=`` as query parameters)."""
-        return self._simple("GET", "/files", "files", params)
-
-    def file(self, file_id: str, **params: Any) -> Any:
-        """GET /files/{id}: the file's metadata."""
-        return self._simple("GET", f"/files/{check_id(file_id, 'file id')}", "files", params)
-
-    def delete_file(self, file_id: str, **params: Any) -> Any:
-        """DELETE /files/{id}."""
-        return self._simple("DELETE", f"/files/{check_id(file_id, 'file id')}", "files", params)
-
-    def file_content(self, file_id: str, **params: Any) -> Any:
-        """GET /files/{id}/content: the body is the file's bytes."""
-        options, query = split_options(params)
-        call = APICall(
-            "GET", f"/files/{check_id(file_id, 'file id')}/content", "files", params=query, raw=True
-        )
-        return self._run(call, options)
-
-    def upload_file(self, file: Any, purpose: str, **params: Any) -> Any:
-        """POST /files as multipart/form-data, streamed from disk (never read whole into memory)."""
-        from .multipart import MultipartFile
-
-        if not isinstance(purpose, str) or not purpose:
+        ``path`` is relative to the base URL (``"/fine_tuning/jobs"``); ``json=`` a JSON body,
+        or ``body=`` bytes (with a Content-Type in ``headers=``); ``params=`` the query (lists
+        as ``key[]=``). ``stream=True`` returns a stream of decoded SSE events. ``options``
+        are the per-call settings (``timeout``, ``max_retries``, ``extra_headers``, ...).
+        """
+        if not isinstance(method, str) or not method.isalpha():
+            raise ValueError(f"method must be an HTTP method such as 'GET' or 'POST', got {method!r}")
+        if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(
-                "upload_file needs purpose=, e.g. 'assistants', 'batch', 'fine-tune', 'user_data'"
+                f"path must start with '/' and is relative to the base URL ({self.base_url}), got {path!r}"
             )
-        options, fields = split_options(params)
-        body = MultipartFile(file, fields={"purpose": purpose, **fields})
-        call = APICall("POST", "/files", "files", body=body, content_type=body.content_type)
-        return self._run(call, options)
+        if json is not None and body is not None:
+            raise TypeError("pass json= or body=, not both")
+        if isinstance(body, str):
+            raise TypeError("body= takes bytes (or an iterable of bytes); encode the text first")
+        unknown = set(options) - set(OPTION_NAMES) - {"stream_callback", "chunk_callback"}
+        if unknown:
+            raise TypeError(
+                f"request() got unknown option(s) {', '.join(sorted(unknown))}; the options are "
+                f"{', '.join(OPTION_NAMES)}; API parameters go in json= or params="
+            )
+        if not isinstance(stream, bool):
+            raise TypeError(f"stream must be True or False, got {stream!r}")
+        per_call, _ = split_options(options)
+        content_type = None
+        extra = dict(headers or {})
+        if body is not None:
+            content_type = Headers(extra).get("content-type") or "application/octet-stream"
+        if json is not None and not isinstance(json, dict):
+            body = _json_bytes(json)
+            content_type = "application/json"
+        call = APICall(
+            method.upper(),
+            path,
+            "",
+            json=json if isinstance(json, dict) else None,
+            params=dict(params) if params else None,
+            body=body,
+            content_type=content_type,
+            stream="events" if stream else None,
+            headers=extra or None,
+        )
+        return self._run(call, per_call)
 
-    def image_generation(self, **params: Any) -> Any:
-        """POST /images/generations (``prompt=`` required)."""
-        if not params.get("prompt"):
-            raise ValueError("image_generation needs prompt= (a description of the image)")
-        return self._run(*self._json_call("/images/generations", "images.generations", params))
+    # -- sessions and pages -------------------------------------------------------------------
 
     def new_chat_session(self, messages: Any = None, **options: Any) -> Any:
         """A ChatSession: history kept locally, options sent with every request."""
@@ -413,10 +296,6 @@ class BaseClient:
         cls = AsyncPaginator if self.is_async else Paginator
         return cls(list_method, params)
 
-    def _simple(self, method: str, path: str, endpoint: str, params: Dict[str, Any]) -> Any:
-        options, query = split_options(params)
-        return self._run(APICall(method, path, endpoint, params=query or None), options)
-
 
 class OpenAI(BaseClient):
     """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
@@ -424,16 +303,24 @@ class OpenAI(BaseClient):
     is_async = False
 
     def _run(self, call: APICall, options: Options) -> Any:
-        outcome = run_sync(self._plan(call, options))
-        if isinstance(outcome, Streaming):
-            stream = Stream(outcome.response, outcome.state, outcome.callback)
+        outcome = run_sync(call_plan(self, call, options))
+        if outcome.__class__ is Streaming:
+            stream = self._make_stream(outcome)
             return stream.until_done() if outcome.callback is not None else stream
         return outcome
 
     def close(self) -> None:
+        """Close open streams and pooled connections; later calls raise ClientClosedError."""
+        if self.closed:
+            return
+        self.closed = True
+        for pending in self._close_streams():
+            _discard(pending)
         close = getattr(self.transport, "close", None)
         if close is not None:
-            close()
+            result = close()
+            if inspect.isawaitable(result):
+                _discard(result)
 
     def __enter__(self) -> OpenAI:
         return self
@@ -448,13 +335,19 @@ class AsyncOpenAI(BaseClient):
     is_async = True
 
     async def _run(self, call: APICall, options: Options) -> Any:
-        outcome = await run_async(self._plan(call, options))
-        if isinstance(outcome, Streaming):
-            stream = AsyncStream(outcome.response, outcome.state, outcome.callback)
+        outcome = await run_async(call_plan(self, call, options))
+        if outcome.__class__ is Streaming:
+            stream = self._make_stream(outcome)
             return await stream.until_done() if outcome.callback is not None else stream
         return outcome
 
     async def close(self) -> None:
+        """Close open streams and pooled connections; later calls raise ClientClosedError."""
+        if self.closed:
+            return
+        self.closed = True
+        for pending in self._close_streams():
+            await pending
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
@@ -480,10 +373,22 @@ def new(api_key: Optional[str] = None, *args: Any, **kwargs: Any) -> OpenAI:
     return OpenAI(api_key, **kwargs)
 
 
-def _check_retries(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"max_retries must be a whole number >= 0, got {value!r}")
-    return value
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _discard(awaitable: Any) -> None:
+    close = getattr(awaitable, "close", None)
+    if close is not None:  # a coroutine that cannot run here: silence "never awaited"
+        close()
+
+
+def _check_positive(name: str, value: Any, kind: type) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0, or None for no limit; got {value!r}")
+    return kind(value)
 
 
 def _make_provider(spec: Any, **kwargs: Any) -> Provider:

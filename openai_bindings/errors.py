@@ -7,15 +7,18 @@ message says what happened and what to do about it, and never holds the key.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import json
+from typing import Any, Mapping, Optional
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -26,6 +29,8 @@ __all__ = [
     "StreamError",
     "UnprocessableEntityError",
     "UnsupportedEndpointError",
+    "error_message",
+    "find_request_id",
     "status_error",
 ]
 
@@ -40,6 +45,10 @@ class PluginError(OpenAIError, LookupError):
 
 class UnsupportedEndpointError(OpenAIError, NotImplementedError):
     """The selected provider does not offer the endpoint that was called."""
+
+
+class ClientClosedError(OpenAIError):
+    """The client was closed: it sends nothing more (make a new client, or don't close it yet)."""
 
 
 class APIError(OpenAIError):
@@ -86,12 +95,42 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, **kwargs)
 
 
+class APIResponseValidationError(APIError):
+    """A 2xx answer that cannot be what it claims: JSON that does not parse, or a body over the cap.
+
+    ``body`` holds the first bytes of the answer, for a look at what came instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, body=body)
+        self.status = status
+        self.headers = headers if headers is not None else {}
+        self.request_id = request_id
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+
 class APIStatusError(APIError):
-    """The API answered with a non-2xx status."""
+    """The API answered with a non-2xx status.
+
+    ``retry_after`` is the wait in seconds the server asked for (``retry-after-ms`` or
+    ``Retry-After``), or None when it said nothing usable.
+    """
 
     status: int
     headers: Mapping[str, str]
     request_id: str | None
+    retry_after: float | None
 
     def __init__(
         self,
@@ -104,11 +143,13 @@ class APIStatusError(APIError):
         code: str | None = None,
         type: str | None = None,
         param: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, body=body, code=code, type=type, param=param)
         self.status = status
         self.headers = headers if headers is not None else {}
         self.request_id = request_id
+        self.retry_after = retry_after
 
     @property
     def status_code(self) -> int:
@@ -121,6 +162,8 @@ class APIStatusError(APIError):
             text += f" ({self.code})"
         if self.request_id:
             text += f" [request_id={self.request_id}]"
+        if self.retry_after is not None:
+            text += f"; the server asked to retry after {_seconds(self.retry_after)}"
         return text
 
 
@@ -173,35 +216,93 @@ _HINTS: dict[int, str] = {
     429: "slow down, or check the account's quota",
 }
 
+#: Where servers put a request id, most common first (OpenAI, generic, Azure, AWS, Google).
+REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "request-id",
+    "x-ms-request-id",
+    "apim-request-id",
+    "x-amzn-requestid",
+    "x-goog-request-id",
+    "x-correlation-id",
+)
 
-def _describe(status: int, body: Any) -> tuple[str, dict[str, Any]]:
-    """Pull the API's message and fields out of any body shape, JSON or not."""
+
+def find_request_id(headers: Mapping[str, str]) -> Optional[str]:
+    """The request id from whichever header the server used (None when there is none)."""
+    get = headers.get
+    value = get("x-request-id")
+    if value:
+        return value
+    for name in REQUEST_ID_HEADERS[1:]:
+        value = get(name)
+        if value:
+            return value
+    return None
+
+
+def _seconds(value: float) -> str:
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:g} seconds" if value < 120 else f"{value:.0f} seconds ({value / 60:.0f} minutes)"
+
+
+def _from_sse(text: str) -> Any:
+    """An error body framed as Server-Sent Events (``data: {...}``): the first data payload."""
+    for line in text.splitlines():
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            try:
+                return json.loads(data)
+            except ValueError:
+                return data
+    return text
+
+
+def error_message(body: Any) -> tuple[str, dict[str, Any]]:
+    """The API's message and its code/type/param fields, from any error body shape seen in the wild.
+
+    OpenAI's ``{"error": {...}}``, Gemini's list-wrapped form, FastAPI's ``{"detail": "..."}``
+    and ``{"detail": [{"msg": ...}]}``, Ollama's ``{"error": "..."}``, ``{"message": ...}``, an
+    SSE-framed body, plain text. The message is "" when the body says nothing usable.
+    """
     error: Any = body
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        error = body[0]  # Gemini sometimes wraps the error in a list
-    if isinstance(error, dict) and "error" in error:
+    if isinstance(error, str) and error.lstrip().startswith(("data:", "event:")):
+        error = _from_sse(error)
+    if isinstance(error, list) and error and isinstance(error[0], dict):
+        error = error[0]  # Gemini sometimes wraps the error in a list
+    if isinstance(error, dict) and "error" in error and error["error"]:
         error = error["error"]
     fields: dict[str, Any] = {}
-    message = ""
+    message: Any = ""
     if isinstance(error, dict):
-        message = str(error.get("message") or "")
+        message = error.get("message") or error.get("msg") or ""
+        detail = error.get("detail")
+        if not message and isinstance(detail, str):
+            message = detail
+        elif not message and isinstance(detail, list):  # FastAPI / pydantic validation errors
+            parts = []
+            for item in detail[:5]:
+                if isinstance(item, dict):
+                    where = ".".join(str(p) for p in item.get("loc") or () if p != "body")
+                    text = str(item.get("msg") or item)
+                    parts.append(f"{where}: {text}" if where else text)
+                else:
+                    parts.append(str(item))
+            message = "; ".join(parts)
         for key in ("code", "type", "param"):
             value = error.get(key)
             if value is None and key == "type":
                 value = error.get("status")  # Google's spelling
-            fields[key] = None if value is None else str(value)
+            fields[key] = None if value is None or isinstance(value, (dict, list)) else str(value)
     elif isinstance(error, str):
         message = error
-    if isinstance(body, str) and body.lstrip().startswith("<"):
-        # An HTML page from a proxy or load balancer: say so instead of dumping markup.
-        message = f"the server sent an HTML page instead of JSON ({len(body)} characters)"
-    message = " ".join(message.split())
+        if error.lstrip().startswith("<"):
+            # An HTML page from a proxy or load balancer: say so instead of dumping markup.
+            message = f"the server sent an HTML page instead of JSON ({len(error)} characters)"
+    message = " ".join(str(message).split())
     if len(message) > 500:
         message = message[:497] + "..."
-    if not message:
-        message = f"HTTP {status} with no error message"
-        if status in _HINTS:
-            message += f"; {_HINTS[status]}"
     return message, fields
 
 
@@ -210,8 +311,31 @@ def status_error(
     body: Any,
     headers: Mapping[str, str] | None = None,
     request_id: str | None = None,
+    retry_after: float | None = None,
 ) -> APIStatusError:
     """Build the error class that matches ``status`` from a response."""
     cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    message, fields = _describe(status, body)
-    return cls(message, status=status, headers=headers, body=body, request_id=request_id, **fields)
+    message, fields = error_message(body)
+    if 300 <= status < 400:
+        location = (headers or {}).get("location")
+        message = (
+            f"the server redirected to {location!r}, and redirects are never followed (a request "
+            "could be re-sent somewhere unexpected, with the key); set base_url to the final address"
+            if location
+            else "the server answered with a redirect without a Location; check base_url"
+        )
+    if not message:
+        message = f"HTTP {status} with no error message"
+        if status in _HINTS:
+            message += f"; {_HINTS[status]}"
+    if request_id is None and headers is not None:
+        request_id = find_request_id(headers)
+    return cls(
+        message,
+        status=status,
+        headers=headers,
+        body=body,
+        request_id=request_id,
+        retry_after=retry_after,
+        **fields,
+    )

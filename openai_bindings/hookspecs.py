@@ -34,3 +34,22 @@ def choose_transport(is_async: bool, provider: str) -> Optional[str]:
 @hookspec
 def prepare_request(request: Any, provider: str) -> None:
     """See each Request just before it is sent; add or change headers in ``request.headers``."""
+
+
+@hookspec
+def on_response(request: Any, response: Any, elapsed: float, attempt: int) -> None:
+    """Each attempt, once the status and headers arrived (``elapsed``: seconds since it was sent;
+    ``attempt``: 1 for the first, 2 for the first retry...). The body is not read yet: leave it."""
+
+
+@hookspec
+def on_error(request: Any, error: Any, elapsed: float, attempt: int) -> None:
+    """Each failed attempt (an APIConnectionError or an APIStatusError), and a stream that fails
+    midway (``elapsed``: seconds since the attempt was sent)."""
+
+
+@hookspec
+def on_complete(request: Any, body: Any, elapsed: float) -> None:
+    """Once per successful call, with the decoded body; for a stream, when it ends, with what it
+    adds up to (the chat.completion, the final response). ``elapsed``: seconds since the first
+    attempt was sent."""

@@ -25,7 +25,7 @@ from typing import (
     Union,
 )
 
-__all__ = ["AsyncResponse", "Body", "Headers", "Request", "Response", "Timeout"]
+__all__ = ["SECRET_HEADERS", "AsyncResponse", "Body", "Headers", "Request", "Response", "Timeout"]
 
 HeadersLike = Union["Headers", Mapping[str, str], Iterable[Tuple[str, str]]]
 #: A request body: bytes, or a re-iterable source of byte chunks (streamed uploads; the
@@ -78,20 +78,23 @@ class Headers(MutableMapping[str, str]):
         }
 
     def copy(self) -> Headers:
-        return Headers(self)
+        new = Headers.__new__(Headers)
+        new._items = self._items.copy()  # no need to lower-case again: every request starts here
+        return new
 
     def __repr__(self) -> str:
         shown = {key: ("<redacted>" if _is_secret(key) else value) for key, value in self.items()}
         return f"Headers({shown!r})"
 
 
-_SECRET_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"}
+#: Headers whose values are credentials: never shown in a repr, a log record or an error.
+SECRET_HEADERS = frozenset(
+    {"authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization", "cookie"}
 )
 
 
 def _is_secret(name: str) -> bool:
-    return name.lower() in _SECRET_HEADERS
+    return name.lower() in SECRET_HEADERS
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,25 @@ class PluginFailure:
     error: str
 
 
+class _Manager(pluggy.PluginManager):
+    """A plugin manager that tells its registry when plugins come or go (the hooks' users cache
+    which hooks are implemented; a plugin registered at run time must be seen)."""
+
+    on_change: Callable[[], None] = staticmethod(lambda: None)
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        finally:
+            self.on_change()
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self.on_change()
+
+
 @dataclass
 class Registry:
     """Everything the plugins registered, by kind and name."""
@@ -106,6 +125,16 @@ class Registry:
     providers: dict[str, Registered] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
+    _observers: Any = None
+
+    @property
+    def observers(self) -> Any:
+        """Which observation hooks are implemented (worked out once, after loading)."""
+        if self._observers is None:
+            from ._observe import Observers
+
+            self._observers = Observers(self.manager)
+        return self._observers
 
     def fail(self, plugin: str, origin: str, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
@@ -168,9 +197,14 @@ def _entry_points() -> Iterator[tuple[Any, str]]:
 
 
 def _load() -> Registry:
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager = _Manager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry(manager)
+
+    def forget_observers() -> None:
+        registry._observers = None
+
+    manager.on_change = forget_observers
     for module_name in _BUILTIN_MODULES:
         manager.register(importlib.import_module(module_name), name=module_name)
         registry.origins[module_name] = BUILTIN

@@ -19,13 +19,24 @@ __all__ = ["ENDPOINTS", "Provider"]
 ENDPOINTS = frozenset(
     {
         "chat.completions",
+        "chat.completions.stored",
         "completions",
         "embeddings",
         "moderations",
         "responses",
         "models",
         "files",
+        "uploads",
         "images.generations",
+        "images.edits",
+        "images.variations",
+        "audio.speech",
+        "audio.transcriptions",
+        "audio.translations",
+        "batches",
+        "conversations",
+        "vector_stores",
+        "assistants",
     }
 )
 
@@ -51,6 +62,10 @@ class Provider:
     default_models: ClassVar[Mapping[str, str]] = {
         "embeddings": "text-embedding-3-small",
         "completions": "gpt-3.5-turbo-instruct",
+        "audio.speech": "gpt-4o-mini-tts",
+        "audio.transcriptions": "gpt-4o-mini-transcribe",
+        "audio.translations": "whisper-1",
+        "images.edits": "gpt-image-1",
     }
     #: False for servers that usually need no key (the CLI then does not insist on one).
     key_required: ClassVar[bool] = True
@@ -105,6 +120,29 @@ class Provider:
         """The full URL of an API path such as ``/chat/completions`` (``model``: the request's, if any)."""
         return self.base_url + path + _query(params)
 
+    def static_auth(self) -> bool:
+        """True when ``auth_headers()`` is the same for every request, so the client computes it once.
+
+        A provider whose credentials change per request (a token callable) returns False.
+        """
+        return True
+
+    def missing_credentials(self) -> Optional[str]:
+        """Why a request would go out unauthenticated to a hosted API that needs a key, or None.
+
+        Only for the provider's own hosted base URL: a custom ``base_url`` (a local server, a
+        proxy that adds the key) stays keyless-friendly.
+        """
+        if self.api_key or not self.key_required or not self.default_base_url:
+            return None
+        if self.base_url != self.default_base_url.rstrip("/"):
+            return None
+        names = " or ".join(self.api_key_env) or "the provider's key variable"
+        return (
+            f"no API key for the {self.name!r} provider ({self.base_url}): set {names}, or pass "
+            "api_key=...; for a server that needs no key, pass its base_url="
+        )
+
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a request; none without a key (local servers need none)."""
         if not self.api_key:
@@ -145,9 +183,28 @@ def _check_url(url: Any) -> None:
 
 
 def _query(params: Optional[Mapping[str, Any]]) -> str:
-    """``?a=1&b=2`` for the parameters that are set, or ""."""
-    query = urllib.parse.urlencode({k: _query_value(v) for k, v in (params or {}).items() if v is not None})
-    return f"?{query}" if query else ""
+    """``?a=1&b=2`` for the parameters that are set, or "".
+
+    Lists go as ``key[]=a&key[]=b`` and nested objects as ``key[sub]=v``, as the API reads them.
+    """
+    if not params:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    _flatten(params, "", pairs)
+    return f"?{urllib.parse.urlencode(pairs)}" if pairs else ""
+
+
+def _flatten(value: Mapping[str, Any], prefix: str, pairs: list[tuple[str, str]]) -> None:
+    for key, item in value.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if item is None:
+            continue
+        if isinstance(item, Mapping):
+            _flatten(item, name, pairs)
+        elif isinstance(item, (list, tuple)):
+            pairs.extend((f"{name}[]", _query_value(v)) for v in item if v is not None)
+        else:
+            pairs.append((name, _query_value(item)))
 
 
 def _query_value(value: Any) -> str:

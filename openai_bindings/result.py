@@ -1,22 +1,44 @@
-"""What an endpoint returns: status, decoded body, headers; unpacks like the original's three values."""
+"""What an endpoint returns (status, decoded body, headers), and how bodies are decoded and checked."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
-from .http import Headers
+from .errors import APIResponseValidationError, find_request_id
+from .http import Headers, Request
 
-__all__ = ["APIResult", "decode_body"]
+__all__ = ["APIResult", "decode_body", "decode_success", "expected_length", "find_request_id"]
+
+#: How much of a bad body an APIResponseValidationError keeps, to show what came instead.
+SHOWN_BYTES = 1024
 
 
-def decode_body(raw: bytes, headers: Headers) -> Any:
-    """JSON when it parses, else the text (else the bytes, for binary file contents)."""
+def expected_length(headers: Mapping[str, str], request: Optional[Request] = None) -> Optional[int]:
+    """The body size the headers promise, when they promise one that can be checked.
+
+    Not when the body was decoded on the way (``Content-Encoding``: the transport un-gzipped
+    it), nor for answers that have no body (HEAD, 1xx, 204, 304).
+    """
+    length = headers.get("content-length")
+    if length is None or (request is not None and request.method == "HEAD"):
+        return None
+    encoding = headers.get("content-encoding")
+    if encoding and encoding.strip().lower() != "identity":
+        return None
+    try:
+        value = int(length.split(",")[0])
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def decode_body(raw: bytes, headers: Mapping[str, str]) -> Any:
+    """Lenient: JSON when it parses, else the text (else the bytes). For error bodies."""
     if not raw:
         return None
     content_type = headers.get("content-type", "")
-    looks_json = "json" in content_type or raw[:1] in (b"{", b"[")
-    if looks_json:
+    if "json" in content_type or raw[:1] in (b"{", b"["):
         try:
             return json.loads(raw)
         except ValueError:
@@ -25,6 +47,26 @@ def decode_body(raw: bytes, headers: Headers) -> Any:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw
+
+
+def decode_success(raw: bytes, status: int, headers: Mapping[str, str]) -> Any:
+    """Strict for a 2xx body that says it is JSON: it must parse, or it is not a success."""
+    if not raw:
+        return None
+    content_type = headers.get("content-type", "")
+    if "json" in content_type and "jsonl" not in content_type:
+        try:
+            return json.loads(raw)
+        except ValueError as error:  # UnicodeDecodeError included: not UTF-8
+            raise APIResponseValidationError(
+                f"the server answered {status} with a JSON content type, but the body is not valid "
+                f"JSON ({error}; {len(raw)} bytes); the answer was cut short or mangled on the way",
+                status=status,
+                headers=headers,
+                body=raw[:SHOWN_BYTES],
+                request_id=find_request_id(headers),
+            ) from None
+    return decode_body(raw, headers)
 
 
 class APIResult:
@@ -36,7 +78,7 @@ class APIResult:
         self.status = status
         self.body = body
         self.headers = headers
-        self.request_id: Optional[str] = headers.get("x-request-id")
+        self.request_id: Optional[str] = find_request_id(headers)
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.status, self.body, self.headers))

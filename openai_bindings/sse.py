@@ -6,37 +6,68 @@ lines (also split across chunks); ``data`` lines are joined with ``\\n``;
 length limit. At the end of the stream, an event that lacks its closing blank
 line is still delivered (``end()``): servers that close right after their last
 ``data:`` line are common, and losing the last event silently is the worse
-failure. The spec would discard it.
+failure. The spec would discard it. A leading UTF-8 byte order mark is skipped,
+as the spec says; invalid UTF-8 becomes U+FFFD, as the spec says.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, List, Optional
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True)
 class ServerSentEvent:
-    """One dispatched event. ``line`` is where its first field stood (1-based), for error messages."""
+    """One dispatched event. ``line`` is where its first field stood (1-based), for error messages.
 
-    data: str
-    event: Optional[str] = None
-    id: Optional[str] = None
-    retry: Optional[int] = None
-    line: int = 0
+    A slotted class, not a dataclass: one is made per event, on the hottest path there is.
+    """
+
+    __slots__ = ("data", "event", "id", "line", "retry")
+
+    def __init__(
+        self,
+        data: str,
+        event: Optional[str] = None,
+        id: Optional[str] = None,
+        retry: Optional[int] = None,
+        line: int = 0,
+    ) -> None:
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+        self.line = line
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (self.data, self.event, self.id, self.retry, self.line) == (
+            other.data,
+            other.event,
+            other.id,
+            other.retry,
+            other.line,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"ServerSentEvent(data={self.data!r}, event={self.event!r}, id={self.id!r}, retry={self.retry!r})"
+        )
 
 
 class SSEDecoder:
     """Feed it bytes as they arrive; it returns the events completed so far."""
 
     def __init__(self) -> None:
-        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        # utf-8-sig: a byte order mark at the very start is dropped (also when split across reads).
+        self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._pieces: List[str] = []  # an unfinished line, kept in pieces so long lines stay O(n)
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._data: List[str] = []
@@ -114,7 +145,7 @@ class SSEDecoder:
             self._event = value
         elif name == "id" and "\0" not in value:
             self.last_event_id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit():  # "⓵".isdigit() is True
             self._retry = int(value)
         # any other field name is ignored, as the spec says
 

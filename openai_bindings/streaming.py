@@ -1,251 +1,155 @@
 """Streams of decoded events, sync and async, with what they add up to.
 
-The decoding and the accumulation (text, merged chat messages, usage, the final
-Responses object) are written once in ``StreamState``; ``Stream`` and
-``AsyncStream`` differ only in how they pull bytes from the transport.
+The per-event path is as short as it can be: the transport's chunks go to the
+decoder and accumulator (``StreamState``), and the events come out of
+``__next__`` from a list, with no generator in between.
+
+A stream always lets go of its connection: when it is exhausted, on an error,
+on ``close()`` / ``with``, when its client closes, and when it is no longer
+referenced: a stream holds no reference back to itself (no generator over
+``self``), so dropping it (``for e in stream: break``) closes the connection at
+once, without waiting for the cyclic garbage collector.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-from typing import Any, AsyncGenerator, Callable, Dict, Generator, List, Optional
+import contextlib
+import inspect
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from .errors import StreamError
-from .http import Headers, Response
-from .sse import ServerSentEvent, SSEDecoder
+from ._boundary import Guard
+from ._logging import logger
+from ._observe import Observers
+from .accumulate import DONE, LegacyChunk, StreamState
+from .errors import APIConnectionError, ClientClosedError
+from .http import Request, Response
+from .result import expected_length, find_request_id
 
-__all__ = ["AsyncStream", "LegacyChunk", "Stream", "StreamState", "merge_chat_delta"]
+if TYPE_CHECKING:
+    import asyncio
 
-DONE = "[DONE]"
+__all__ = ["DONE", "AsyncStream", "LegacyChunk", "Stream", "StreamState"]
+
 #: After [DONE], read at most this much more to reach the end of the body (and reuse the connection).
 DRAIN_LIMIT = 65536
 Callback = Callable[[Any], Any]
+#: Closing coroutines scheduled by finalizers, kept alive until they ran.
+_pending_closes: set = set()
 
 
-class LegacyChunk:
-    """A piece of streamed text: ``str()`` is the text, ``index`` the choice, ``event`` the raw event.
+class Watch:
+    """What a stream needs to report its end to the observation hooks."""
 
-    What the original's ``chat`` stream callback got (``{content, index}``), and what session
-    stream callbacks get (as ``openai_bindings.sessions.SessionChunk``).
-    """
+    __slots__ = ("attempt", "observers", "sent", "started")
 
-    __slots__ = ("content", "event", "index")
-
-    def __init__(self, content: str, index: int, event: Any = None) -> None:
-        self.content = content
-        self.index = index
-        self.event = event
-
-    def __str__(self) -> str:
-        return self.content
-
-    def __repr__(self) -> str:
-        return f"LegacyChunk(content={self.content!r}, index={self.index})"
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LegacyChunk):
-            return (self.content, self.index) == (other.content, other.index)
-        if isinstance(other, dict):
-            return other == {"content": self.content, "index": self.index}
-        return NotImplemented
-
-
-def merge_chat_delta(message: Dict[str, Any], delta: Dict[str, Any]) -> None:
-    """Merge one chat-completion delta into a message: strings concatenate, tool calls merge by index."""
-    for key, value in delta.items():
-        if value is None:
-            continue
-        if key == "tool_calls":
-            calls: List[Dict[str, Any]] = message.setdefault("tool_calls", [])
-            for position, part in enumerate(value):
-                index = part.get("index", position)
-                while len(calls) <= index:
-                    calls.append({})
-                _merge_call(calls[index], part)
-        elif key == "role":
-            message["role"] = value  # Gemini repeats the role in every delta: keep one
-        elif key == "function_call":
-            _merge_call(message.setdefault("function_call", {}), {"function": value}, legacy=True)
-        elif isinstance(value, str) and isinstance(message.get(key), str):
-            message[key] += value
-        elif isinstance(value, list) and isinstance(message.get(key), list):
-            message[key].extend(value)
-        else:
-            message[key] = copy.deepcopy(value)
-
-
-def _merge_call(call: Dict[str, Any], part: Dict[str, Any], legacy: bool = False) -> None:
-    for key, value in part.items():
-        if key == "index" or value is None:
-            continue
-        if key == "function":
-            target = call if legacy else call.setdefault("function", {})
-            for fkey, fvalue in value.items():
-                if fvalue is None:
-                    continue
-                if fkey == "arguments":
-                    target["arguments"] = target.get("arguments", "") + fvalue
-                elif fkey == "name" and target.get("name") and fvalue == target["name"]:
-                    continue  # some servers repeat the name in every delta
-                else:
-                    target[fkey] = fvalue
-        elif key == "id" and not value and call.get("id"):
-            continue  # Gemini sends id "" in later deltas
-        else:
-            call[key] = value
-
-
-class StreamState:
-    """Turns bytes into events and keeps what they add up to. Knows no I/O."""
-
-    def __init__(self, kind: str, *, legacy: bool = False, adjust: Optional[Callback] = None) -> None:
-        self.kind = kind  # "chat", "completion", "responses" or "events"
-        self.legacy = legacy
-        self.adjust = adjust
-        self.decoder = SSEDecoder()
-        self.done = False
-        self.choices: Dict[int, Dict[str, Any]] = {}
-        self.finish_reasons: Dict[int, Optional[str]] = {}
-        self.texts: Dict[int, List[str]] = {}
-        self.usage: Optional[Dict[str, Any]] = None
-        self.response: Optional[Dict[str, Any]] = None
-        self.last: Any = None  # the last decoded payload (id, model, created live there)
-
-    def feed(self, chunk: bytes) -> List[Any]:
-        return self._events(self.decoder.feed(chunk))
-
-    def end(self) -> List[Any]:
-        return self._events(self.decoder.end())
-
-    def _events(self, raw: List[ServerSentEvent]) -> List[Any]:
-        out: List[Any] = []
-        for sse in raw:
-            if self.done:
-                break
-            if sse.data.strip() == DONE:
-                self.done = True
-                break
-            payload = self._decode(sse)
-            if self.adjust is not None:
-                payload = self.adjust(payload)
-            self._accumulate(payload)
-            if self.legacy:
-                out.extend(self._legacy_chunks(payload))
-            else:
-                out.append(payload)
-        return out
-
-    def _decode(self, sse: ServerSentEvent) -> Any:
-        try:
-            payload = json.loads(sse.data)
-        except json.JSONDecodeError as error:
-            shown = sse.data if len(sse.data) <= 200 else sse.data[:197] + "..."
-            raise StreamError(
-                f"the stream sent invalid JSON at line {sse.line} ({error.msg}): data: {shown!r}",
-                body=sse.data,
-            ) from None
-        if isinstance(payload, dict):
-            problem = None
-            if sse.event == "error" or payload.get("type") == "error":
-                problem = payload.get("error", payload)
-            elif payload.get("error"):
-                problem = payload["error"]
-            elif payload.get("type") == "response.failed":
-                problem = (payload.get("response") or {}).get("error") or {"message": "the response failed"}
-            if problem is not None:
-                raise _stream_error(problem, payload)
-        return payload
-
-    def _accumulate(self, payload: Any) -> None:
-        if not isinstance(payload, dict):
-            return
-        self.last = payload
-        if payload.get("usage"):
-            self.usage = payload["usage"]  # Gemini repeats usage in every chunk: keep the last
-        if self.kind == "responses":
-            kind = payload.get("type", "")
-            if kind == "response.output_text.delta":
-                self.texts.setdefault(0, []).append(payload.get("delta", ""))
-            elif kind in ("response.completed", "response.incomplete") and isinstance(
-                payload.get("response"), dict
-            ):
-                self.response = payload["response"]
-                self.usage = self.response.get("usage") or self.usage
-            return
-        for position, choice in enumerate(payload.get("choices") or ()):
-            index = choice.get("index", position)
-            if self.kind == "completion" or "text" in choice:
-                piece = choice.get("text")
-                if isinstance(piece, str):
-                    self.texts.setdefault(index, []).append(piece)
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                message = self.choices.setdefault(index, {"role": "assistant", "content": None})
-                merge_chat_delta(message, delta)
-                if isinstance(delta.get("content"), str):
-                    self.texts.setdefault(index, []).append(delta["content"])
-            if choice.get("finish_reason") is not None:
-                self.finish_reasons[index] = choice["finish_reason"]
-
-    def _legacy_chunks(self, payload: Any) -> List[LegacyChunk]:
-        chunks = []
-        for position, choice in enumerate((payload or {}).get("choices") or ()):
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                chunks.append(LegacyChunk(content, choice.get("index", position), payload))
-        return chunks
-
-    # -- what the stream adds up to ----------------------------------------------------
-
-    def text_of(self, index: int = 0) -> str:
-        return "".join(self.texts.get(index, ()))
-
-    def message_of(self, index: int = 0) -> Optional[Dict[str, Any]]:
-        message = self.choices.get(index)
-        if message is None:
-            return None
-        message = copy.deepcopy(message)
-        if message.get("tool_calls"):
-            message["tool_calls"] = [call for call in message["tool_calls"] if call]
-        return message
-
-
-def _stream_error(error: Any, payload: Any) -> StreamError:
-    if not isinstance(error, dict):
-        return StreamError(f"the server reported an error mid-stream: {error}", body=payload)
-    message = error.get("message") or "the server reported an error mid-stream"
-    code = error.get("code")
-    return StreamError(
-        f"{message}" + (f" ({code})" if code else ""),
-        body=payload,
-        code=None if code is None else str(code),
-        type=error.get("type"),
-        param=error.get("param"),
-    )
+    def __init__(self, observers: Observers, started: float, sent: float, attempt: int) -> None:
+        self.observers = observers
+        self.started = started  # when the call's first attempt was sent
+        self.sent = sent  # when this attempt was sent
+        self.attempt = attempt
 
 
 class _StreamBase:
-    """What Stream and AsyncStream share: the state, metadata and the accumulated results."""
+    """What Stream and AsyncStream share: the state machine, metadata and the accumulated results."""
 
     def __init__(
         self,
         response: Response,
         state: StreamState,
         callback: Optional[Callback] = None,
+        *,
+        request: Optional[Request] = None,
+        guard: Optional[Guard] = None,
+        watch: Optional[Watch] = None,
     ) -> None:
         self.response = response
         self.state = state
         self.callback = callback
+        self.request = request
         self.status = response.status
-        self.headers: Headers = response.headers
-        self.request_id: Optional[str] = response.headers.get("x-request-id")
+        self.headers = response.headers
+        self.request_id: Optional[str] = find_request_id(response.headers)
+        self._guard = guard or Guard((), "transport")
+        self._watch = watch
+        self._events: List[Any] = []
+        self._index = 0
+        self._finished = False
+        self._received = 0
+        self._drained = 0
+        self._ended = False  # the body was read to its end (the last events may still be queued)
+        self._aborted: Optional[BaseException] = None
 
-    def _deliver(self, events: List[Any]) -> List[Any]:
+    # -- the state machine, shared by both flavours ------------------------------------------
+
+    def _take(self, events: List[Any]) -> Any:
+        """Queue a fresh batch of events and hand out the first."""
+        self._events = events
+        self._index = 1
+        event = events[0]
         if self.callback is not None:
-            for event in events:
-                self.callback(event)
-        return events
+            self.callback(event)
+        return event
+
+    def _after_chunk(self, chunk: bytes) -> List[Any]:
+        """Feed one chunk; the events it completed, or None. Past [DONE], the chunk is drained."""
+        self._received += len(chunk)
+        state = self.state
+        if state.done:
+            self._drained += len(chunk)
+            return []
+        return state.feed(chunk)
+
+    def _at_end(self) -> List[Any]:
+        """The body ended: check its length, then flush the decoder."""
+        self._ended = True
+        expected = expected_length(self.response.headers, self.request)
+        if expected is not None and self._received < expected:
+            raise APIConnectionError(
+                f"{self._where()}: the stream was cut off: {self._received} of {expected} bytes arrived"
+            )
+        return self.state.end()
+
+    def _where(self) -> str:
+        request = self.request
+        return "the stream" if request is None else f"{request.method} {request.url.split('?', 1)[0]}"
+
+    def _report_complete(self) -> None:
+        watch = self._watch
+        if watch is not None and watch.observers.complete is not None:
+            Observers.call(
+                watch.observers.complete,
+                request=self.request,
+                body=self.accumulated,
+                elapsed=time.monotonic() - watch.started,
+            )
+
+    def _report_error(self, error: BaseException) -> None:
+        if logger.isEnabledFor(10):
+            logger.debug("%s: the stream failed after %d events: %s", self._where(), self.state.count, error)
+        watch = self._watch
+        if watch is not None and watch.observers.error is not None:
+            Observers.call(
+                watch.observers.error,
+                request=self.request,
+                error=error,
+                elapsed=time.monotonic() - watch.sent,
+                attempt=watch.attempt,
+            )
+
+    def _abort(self, error: BaseException) -> None:
+        """Close from outside (the client is closing): the next read raises ``error``."""
+        if not self._finished:
+            self._aborted = error
+            _release(self.response, None)
+
+    def __del__(self) -> None:
+        # No reference cycle holds a stream, so this runs as soon as the last reference goes.
+        if not self._finished:
+            with contextlib.suppress(BaseException):
+                _release(self.response, getattr(self, "_loop", None))
+
+    # -- what the stream adds up to ----------------------------------------------------------
 
     @property
     def closed(self) -> bool:
@@ -294,6 +198,33 @@ class _StreamBase:
         }
 
     @property
+    def accumulated(self) -> Any:
+        """What the stream adds up to: the chat.completion, the final response, or the text."""
+        kind = self.state.kind
+        if kind == "chat":
+            return self.completion
+        if kind in ("responses", "transcription"):
+            return self.state.response
+        if kind == "completion":
+            last = self.state.last if isinstance(self.state.last, dict) else {}
+            return {
+                "id": last.get("id"),
+                "object": "text_completion",
+                "created": last.get("created"),
+                "model": last.get("model"),
+                "choices": [
+                    {
+                        "index": i,
+                        "text": self.state.text_of(i),
+                        "finish_reason": self.state.finish_reasons.get(i),
+                    }
+                    for i in sorted(self.state.texts)
+                ],
+                "usage": self.state.usage,
+            }
+        return None
+
+    @property
     def finish_reason(self) -> Optional[str]:
         return self.state.finish_reasons.get(0)
 
@@ -317,29 +248,74 @@ class _StreamBase:
 class Stream(_StreamBase):
     """A sync iterator of decoded events; closes its connection when done, on break or on error."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._iterator = self._iterate()
-
-    def _iterate(self) -> Generator[Any, None, None]:
-        drained = 0
-        try:
-            for chunk in self.response.iter_bytes():
-                if self.state.done:  # read past [DONE] to the end, so the connection is reused
-                    drained += len(chunk)
-                    if drained > DRAIN_LIMIT:
-                        return
-                    continue
-                yield from self._deliver(self.state.feed(chunk))
-            yield from self._deliver(self.state.end())
-        finally:
-            self.response.close()
+    def __init__(
+        self, response: Response, state: StreamState, callback: Optional[Callback] = None, **kw: Any
+    ):
+        super().__init__(response, state, callback, **kw)
+        self._chunks = iter(response.stream)  # type: ignore[arg-type]
 
     def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> Any:
-        return next(self._iterator)
+        events = self._events
+        index = self._index
+        if index < len(events):
+            self._index = index + 1
+            event = events[index]
+            if self.callback is not None:
+                self.callback(event)
+            return event
+        return self._pull()
+
+    def _pull(self) -> Any:
+        state = self.state
+        while True:
+            if self._finished:
+                raise StopIteration
+            if self._aborted is not None:
+                self._fail(self._aborted)
+            if state.failed is not None:
+                self._fail(state.failed)
+            if self._ended or self._drained > DRAIN_LIMIT:  # past the end, or junk after [DONE]
+                self._finish()
+                raise StopIteration
+            failure: Optional[BaseException] = None
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                try:
+                    events = self._at_end()
+                except APIConnectionError as error:
+                    failure = error
+                else:
+                    if events:
+                        return self._take(events)
+                    continue
+            except Exception as error:
+                failure = self._guard.error(error, self.request, "body")
+            if failure is not None:
+                self._fail(self._aborted or failure)
+            events = self._after_chunk(chunk)
+            if events:
+                return self._take(events)
+
+    def _finish(self) -> None:
+        """The body ended well: release the connection, report the whole."""
+        self._finished = True
+        try:
+            self.response.close()
+        except Exception as error:  # the answer is whole: a failed release does not fail the call
+            failure = self._guard.error(error, self.request, "close")
+            logger.warning("%s: closing the finished stream failed: %s", self._where(), failure)
+        self._report_complete()
+
+    def _fail(self, error: BaseException) -> None:
+        self._finished = True
+        with contextlib.suppress(Exception):  # already failing: the first error is the one to report
+            self.response.close()
+        self._report_error(error)
+        raise error
 
     def until_done(self) -> Stream:
         """Consume the rest (calling the callback for each event); returns self."""
@@ -348,8 +324,14 @@ class Stream(_StreamBase):
         return self
 
     def close(self) -> None:
-        self._iterator.close()
-        self.response.close()
+        """Stop reading and let go of the connection (safe to call twice)."""
+        if not self._finished:
+            self._finished = True
+            self._events = []
+            try:
+                self.response.close()
+            except Exception as error:
+                raise self._guard.error(error, self.request, "close") from None
 
     def __enter__(self) -> Stream:
         return self
@@ -361,31 +343,92 @@ class Stream(_StreamBase):
 class AsyncStream(_StreamBase):
     """The async twin of Stream: ``async for``, ``async with``, ``await stream.aclose()``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._iterator = self._iterate()
+    def __init__(
+        self, response: Response, state: StreamState, callback: Optional[Callback] = None, **kw: Any
+    ):
+        super().__init__(response, state, callback, **kw)
+        source: Any = response.stream
+        self._achunks: Any = source.__aiter__() if hasattr(source, "__aiter__") else None
+        self._chunks: Any = None if self._achunks is not None else iter(source)
+        import asyncio  # already loaded: an async stream only exists under a running loop
 
-    async def _iterate(self) -> AsyncGenerator[Any, None]:
-        drained = 0
         try:
-            async for chunk in self.response.aiter_bytes():
-                if self.state.done:
-                    drained += len(chunk)
-                    if drained > DRAIN_LIMIT:
-                        return
-                    continue
-                for event in self._deliver(self.state.feed(chunk)):
-                    yield event
-            for event in self._deliver(self.state.end()):
-                yield event
-        finally:
-            await self.response.aclose()
+            self._loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     def __aiter__(self) -> AsyncStream:
         return self
 
     async def __anext__(self) -> Any:
-        return await self._iterator.__anext__()
+        events = self._events
+        index = self._index
+        if index < len(events):
+            self._index = index + 1
+            event = events[index]
+            if self.callback is not None:
+                self.callback(event)
+            return event
+        return await self._pull()
+
+    async def _next_chunk(self) -> bytes:
+        if self._achunks is not None:
+            return await self._achunks.__anext__()
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    async def _pull(self) -> Any:
+        state = self.state
+        while True:
+            if self._finished:
+                raise StopAsyncIteration
+            if self._aborted is not None:
+                await self._fail(self._aborted)
+            if state.failed is not None:
+                await self._fail(state.failed)
+            if self._ended or self._drained > DRAIN_LIMIT:
+                await self._finish()
+                raise StopAsyncIteration
+            failure: Optional[BaseException] = None
+            try:
+                chunk = await self._next_chunk()
+            except StopAsyncIteration:
+                try:
+                    events = self._at_end()
+                except APIConnectionError as error:
+                    failure = error
+                else:
+                    if events:
+                        return self._take(events)
+                    continue
+            except Exception as error:
+                failure = self._guard.error(error, self.request, "body")
+            if failure is not None:
+                await self._fail(self._aborted or failure)
+            events = self._after_chunk(chunk)
+            if events:
+                return self._take(events)
+
+    async def _close_response(self) -> None:
+        await self.response.aclose()
+
+    async def _finish(self) -> None:
+        self._finished = True
+        try:
+            await self._close_response()
+        except Exception as error:
+            failure = self._guard.error(error, self.request, "close")
+            logger.warning("%s: closing the finished stream failed: %s", self._where(), failure)
+        self._report_complete()
+
+    async def _fail(self, error: BaseException) -> None:
+        self._finished = True
+        with contextlib.suppress(Exception):
+            await self._close_response()
+        self._report_error(error)
+        raise error
 
     async def until_done(self) -> AsyncStream:
         async for _ in self:
@@ -393,8 +436,14 @@ class AsyncStream(_StreamBase):
         return self
 
     async def aclose(self) -> None:
-        await self._iterator.aclose()
-        await self.response.aclose()
+        """Stop reading and let go of the connection (safe to call twice)."""
+        if not self._finished:
+            self._finished = True
+            self._events = []
+            try:
+                await self._close_response()
+            except Exception as error:
+                raise self._guard.error(error, self.request, "close") from None
 
     close = aclose
 
@@ -403,3 +452,37 @@ class AsyncStream(_StreamBase):
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+def _release(response: Response, loop: Optional[asyncio.AbstractEventLoop]) -> None:
+    """Close a response from a finalizer or another thread: at once when its transport's close is
+    a plain function (every built-in's is), else scheduled on the loop it belongs to."""
+    if response.closed:
+        return
+    response.closed = True
+    close = response._close
+    if close is None:
+        return
+    result = close()
+    if not inspect.isawaitable(result):
+        return
+    if loop is not None and not loop.is_closed():
+        import asyncio
+
+        def schedule() -> None:
+            task = asyncio.ensure_future(result)
+            _pending_closes.add(task)
+            task.add_done_callback(_pending_closes.discard)
+
+        try:
+            loop.call_soon_threadsafe(schedule)
+            return
+        except RuntimeError:
+            pass
+    closer = getattr(result, "close", None)
+    if closer is not None:
+        closer()  # no loop left to run it: silence "never awaited"
+
+
+def aborted_error() -> ClientClosedError:
+    return ClientClosedError("the client was closed while this stream was open; the stream is over")

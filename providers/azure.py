@@ -19,8 +19,11 @@ _DEPLOYED = frozenset(
         "/completions",
         "/embeddings",
         "/images/generations",
+        "/images/edits",
+        "/images/variations",
         "/audio/speech",
         "/audio/transcriptions",
+        "/audio/translations",
     }
 )
 
@@ -92,6 +95,9 @@ class AzureProvider(Provider):
                 )
             return f"{self.base_url}/openai/deployments/{deployment}{path}{_query(query)}"
         return f"{self.base_url}/openai{path}{_query(query)}"
+
+    def static_auth(self) -> bool:
+        return not callable(self.azure_ad_token)  # a token provider is asked for every request
 
     def auth_headers(self) -> dict[str, str]:
         token = self.azure_ad_token

@@ -17,7 +17,10 @@ class GeminiProvider(Provider):
     api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = ("GEMINI_BASE_URL",)
     default_models = {"embeddings": "gemini-embedding-001"}
-    endpoints = frozenset({"chat.completions", "embeddings", "models", "images.generations"})
+    #: What the OpenAI-compatible endpoint serves (batches run on uploaded JSONL files).
+    endpoints = frozenset(
+        {"chat.completions", "embeddings", "models", "images.generations", "files", "batches"}
+    )
 
 
 class Gemini(OpenAI):

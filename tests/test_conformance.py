@@ -160,7 +160,7 @@ def test_cassette(cassette: Path, make_caller: Any) -> None:
     first = interactions[0]["request"]
     body = json.loads(first["body"]) if first.get("body") else None
     provider, base_url, *_ = _call_for(first["uri"], first["method"], body)
-    call = make_caller(provider=provider, base_url=base_url, max_retries=0)
+    call = make_caller(provider=provider, base_url=base_url, api_key="sk-test-not-a-key", max_retries=0)
     with replayer().use_cassette(str(cassette), allow_playback_repeats=False) as played:
         for interaction in interactions:
             _check_interaction(call, interaction)

@@ -259,7 +259,7 @@ def test_upload_reads_in_chunks_not_whole():
         ("file", ("../etc",), {}, ValueError, "contains"),
         ("delete_file", (3,), {}, TypeError, "string id"),
         ("upload_file", ("/no/such/file.jsonl", "batch"), {}, FileNotFoundError, "no such file"),
-        ("upload_file", (b"raw bytes", "batch"), {}, TypeError, "path or a binary file"),
+        ("upload_file", (12345, "batch"), {}, TypeError, "path or a binary file"),
         ("image_generation", (), {}, ValueError, "prompt"),
         (
             "create_chat_completion",

@@ -22,8 +22,8 @@ from openai_bindings import (
     StreamError,
     UnprocessableEntityError,
 )
-from openai_bindings.client import retry_delay
 from openai_bindings.http import Headers
+from openai_bindings.retry import backoff, server_wait
 from openai_bindings.testing import Drop, Reply, Reset, Stall, sse
 
 HI = [{"role": "user", "content": "hi"}]
@@ -67,14 +67,24 @@ def test_status_maps_to_class(make_caller, fake, status, cls):
 
 
 def test_error_reads_like_openai_python(make_caller, fake):
-    call = make_caller(base_url=fake.base_url, api_key="sk-abc")
-    body = error_body("Incorrect API key provided: sk-abc.", "invalid_api_key")
+    call = make_caller(base_url=fake.base_url, api_key="sk-abcdef123")
+    body = error_body("Incorrect API key provided: sk-abc***123.", "invalid_api_key")
     fake.queue(Reply(status=401, body=body, headers={"x-request-id": "req_123"}))
     with pytest.raises(AuthenticationError) as info:
         call("models")
     assert str(info.value) == (
-        "Error code: 401 - Incorrect API key provided: sk-abc. (invalid_api_key) [request_id=req_123]"
+        "Error code: 401 - Incorrect API key provided: sk-abc***123. (invalid_api_key) [request_id=req_123]"
     )
+
+
+def test_a_key_the_server_echoes_back_is_not_in_the_error(make_caller, fake):
+    call = make_caller(base_url=fake.base_url, api_key="sk-echoed-in-full-1234")
+    body = error_body("Incorrect API key provided: sk-echoed-in-full-1234.", "invalid_api_key")
+    fake.queue(Reply(status=401, body=body))
+    with pytest.raises(AuthenticationError) as info:
+        call("models")
+    assert "sk-echoed-in-full-1234" not in str(info.value) + repr(info.value)
+    assert "Incorrect API key provided: <redacted>." in str(info.value)
 
 
 def test_html_error_page_gives_a_readable_message(make_caller, fake):
@@ -222,15 +232,23 @@ def test_stream_closes_on_break_and_connection_is_reusable(fake):
 # -- the retry policy itself -----------------------------------------------------------------
 
 
-def test_retry_delay_policy():
-    assert retry_delay(0, Headers({"retry-after-ms": "250"})) == 0.25
-    assert retry_delay(0, Headers({"Retry-After": "3"})) == 3.0
+def test_retry_policy_reads_what_the_server_asked():
+    assert server_wait(Headers({"retry-after-ms": "250"})) == 0.25
+    assert server_wait(Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25  # ms first
+    assert server_wait(Headers({"Retry-After": "3"})) == 3.0
+    assert server_wait(Headers({"Retry-After": "3600"})) == 3600.0  # the policy decides, not the parser
     when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 10))
-    assert 8 <= retry_delay(0, Headers({"Retry-After": when})) <= 10.5
+    assert 8 <= server_wait(Headers({"Retry-After": when})) <= 10.5
+    for malformed in ("soon", "", "-5", "nan", "inf", "1e999", "Mon, 99 Foo 2024", "⓵", " "):
+        assert server_wait(Headers({"Retry-After": malformed})) is None, malformed
+    assert server_wait(Headers({"retry-after-ms": "x", "Retry-After": "2"})) == 2.0
+    assert server_wait(Headers({})) is None
+
+
+def test_backoff_doubles_to_a_cap_with_jitter():
     no_jitter = lambda: 0.0  # noqa: E731
-    assert retry_delay(0, Headers({"Retry-After": "120"}), no_jitter) == 0.5  # over 60 s: backoff instead
-    assert [retry_delay(n, None, no_jitter) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    assert retry_delay(3, None, lambda: 1.0) == 3.0  # jitter takes up to a quarter off
+    assert [backoff(n, no_jitter) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert backoff(3, lambda: 1.0) == 3.0  # jitter takes up to a quarter off
 
 
 def test_decoded_error_body_of_a_list(fake):

@@ -120,7 +120,7 @@ def recorded_prompt(name: str) -> str:
 
 @pytest.fixture
 def call(make_caller):
-    return make_caller(base_url="https://api.openai.com/v1", max_retries=0)
+    return make_caller(base_url="https://api.openai.com/v1", api_key="sk-test-not-a-key", max_retries=0)
 
 
 def test_chat_tool_chain_of_two_calls(call):

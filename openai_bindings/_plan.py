@@ -1,0 +1,456 @@
+"""The life of one call, written once as a sans-IO plan for both clients.
+
+``call_plan`` yields the I/O it needs (send, read, sleep) as steps and does
+none itself; ``OpenAI`` runs them blocking, ``AsyncOpenAI`` awaits them
+(``_drive``). Every guarantee that can hold in one place holds here, for every
+transport, built-in or third-party:
+
+- the client is not closed; the request has credentials when a hosted API needs them;
+- every failure of the transport is a typed error, secrets scrubbed (``_boundary``);
+- a body is as long as its ``Content-Length`` says and no longer than ``max_response_size``;
+- a 2xx body that claims to be JSON is JSON (else ``APIResponseValidationError``);
+- redirects are never followed; only this plan retries, each attempt counted, and the
+  server's Retry-After is honoured up to ``max_retry_wait``, else not retried at all;
+- each attempt is logged (DEBUG), each retry too (INFO), and the observation hooks see
+  the attempt, the failure and the whole, when some plugin implements them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional
+
+from ._boundary import Guard
+from ._drive import Sleep, Step
+from ._logging import logger
+from ._observe import Observers
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    ClientClosedError,
+    status_error,
+)
+from .http import Body, Request, Response
+from .result import APIResult, decode_body, decode_success, expected_length, find_request_id
+from .retry import backoff, server_wait, should_retry
+from .streaming import Watch
+
+if TYPE_CHECKING:
+    from .client import BaseClient
+
+__all__ = ["APICall", "Options", "ReadBody", "Send", "Streaming", "call_plan", "split_options"]
+
+_NOT_GIVEN: Any = object()
+#: How much of an error body is read: enough for any message, never a whole misrouted download.
+ERROR_BODY_LIMIT = 1 << 20
+_DEBUG = 10
+_INFO = 20
+
+
+@dataclass
+class APICall:
+    """One request, described: where it goes and how its answer is read."""
+
+    method: str
+    path: str
+    endpoint: str  # the provider's capability name ("chat.completions", "batches", ...)
+    json: Optional[Dict[str, Any]] = None
+    params: Optional[Dict[str, Any]] = None
+    body: Body = None
+    content_type: Optional[str] = None
+    stream: Optional[str] = None  # the stream kind when streaming: chat, completion, responses, ...
+    legacy: bool = False
+    raw: bool = False  # keep a 2xx body as bytes (file contents, audio)
+    headers: Optional[Dict[str, str]] = None  # an endpoint's own headers (OpenAI-Beta, ...)
+    key: Optional[str] = None  # "POST /chat/completions": the parameter table's name for it
+    form: Optional[Dict[str, Any]] = None  # a multipart body's fields (checked like a JSON body)
+
+
+@dataclass
+class Options:
+    """Per-call settings that are not API parameters."""
+
+    timeout: Any = _NOT_GIVEN
+    max_retries: Any = _NOT_GIVEN
+    max_retry_wait: Any = _NOT_GIVEN
+    max_response_size: Any = _NOT_GIVEN
+    extra_headers: Dict[str, str] = field(default_factory=dict)
+    extra_query: Dict[str, Any] = field(default_factory=dict)
+    extra_body: Dict[str, Any] = field(default_factory=dict)
+    callback: Optional[Callable[[Any], Any]] = None
+
+    def given(self) -> Dict[str, Any]:
+        """The settings the caller gave, as keywords (to pass on to the calls of a composite plan)."""
+        values = {name: getattr(self, name) for name in OPTION_NAMES}
+        return {name: value for name, value in values.items() if value is not _NOT_GIVEN and value != {}}
+
+
+OPTION_NAMES = (
+    "timeout",
+    "max_retries",
+    "max_retry_wait",
+    "max_response_size",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+_CALLBACK_NAMES = ("chunk_callback", "stream_callback")
+
+
+def split_options(params: Mapping[str, Any]) -> tuple[Options, Dict[str, Any]]:
+    """Separate our per-call settings from the API parameters, which are sent as given."""
+    params = dict(params)
+    options = Options()
+    for name in OPTION_NAMES:
+        if name in params:
+            value = params.pop(name)
+            if name.startswith("extra_"):
+                if value is not None and not isinstance(value, Mapping):
+                    raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+                value = dict(value or {})
+            setattr(options, name, value)
+    for name in _CALLBACK_NAMES:
+        if name in params:
+            callback = params.pop(name)
+            if callback is not None and not callable(callback):
+                raise TypeError(f"{name} must be callable (it is called with each streamed event)")
+            options.callback = callback or options.callback
+    return options, params
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """The plan's result for ``stream=True``: the open response, to be wrapped in a stream."""
+
+    response: Response
+    state: Any
+    callback: Optional[Callable[[Any], Any]]
+    request: Request
+    watch: Optional[Watch]
+
+
+# -- the I/O steps, each behind the error boundary --------------------------------------------
+
+
+class Send(Step):
+    """``transport.send(request)``, anything it raises turned into the library's errors."""
+
+    __slots__ = ("guard", "request", "transport")
+
+    def __init__(self, transport: Any, request: Request, guard: Guard) -> None:
+        self.transport = transport
+        self.request = request
+        self.guard = guard
+
+    def run(self) -> Response:
+        try:
+            return self.transport.send(self.request)
+        except Exception as error:
+            failure = self.guard.error(error, self.request, "send")
+        raise failure  # outside the except block: the raw error is not left as __context__
+
+    async def arun(self) -> Response:
+        try:
+            return await self.transport.send(self.request)
+        except Exception as error:
+            failure = self.guard.error(error, self.request, "send")
+        raise failure
+
+
+class ReadBody(Step):
+    """Read a whole body, bounded, length-checked, and release the connection."""
+
+    __slots__ = ("guard", "limit", "request", "response", "truncate")
+
+    def __init__(
+        self, response: Response, request: Request, guard: Guard, limit: Optional[int], truncate: bool = False
+    ) -> None:
+        self.response = response
+        self.request = request
+        self.guard = guard
+        self.limit = limit  # None: no cap
+        self.truncate = truncate  # over the cap: keep what fits (error bodies) instead of failing
+
+    def _too_large(self, size: Optional[int]) -> APIResponseValidationError:
+        response = self.response
+        said = f"{size} bytes" if size is not None else "more"
+        return APIResponseValidationError(
+            f"{self.request.method} {self.request.url.split('?', 1)[0]}: the answer is {said}, over "
+            f"max_response_size={self.limit} bytes, so it was not read; raise max_response_size "
+            "(or None for no cap) if this is expected",
+            status=response.status,
+            headers=response.headers,
+            request_id=find_request_id(response.headers),
+        )
+
+    def _precheck(self) -> Optional[BaseException]:
+        if self.limit is None or self.truncate:
+            return None
+        promised = expected_length(self.response.headers, self.request)
+        return self._too_large(promised) if promised is not None and promised > self.limit else None
+
+    def _finish(self, chunks: List[bytes], complete: bool) -> bytes:
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if complete:
+            expected = expected_length(self.response.headers, self.request)
+            if expected is not None and len(data) < expected:
+                raise APIConnectionError(
+                    f"{self.request.method} {self.request.url.split('?', 1)[0]}: the answer was cut off: "
+                    f"{len(data)} of {expected} bytes arrived"
+                )
+        return data
+
+    def _close_failed(self, error: BaseException) -> None:
+        # The whole answer is here: a failed release does not fail the call.
+        logger.warning(
+            "%s %s: releasing the connection failed: %s",
+            self.request.method,
+            self.request.url.split("?", 1)[0],
+            self.guard.error(error, self.request, "close"),
+        )
+
+    def run(self) -> bytes:
+        response = self.response
+        failure = self._precheck()
+        chunks: List[bytes] = []
+        complete = True
+        if failure is None:
+            limit = self.limit
+            size = 0
+            try:
+                for chunk in response.stream:  # type: ignore[union-attr]
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        complete = False
+                        if not self.truncate:
+                            failure = self._too_large(None)
+                        break
+                    chunks.append(chunk)
+            except Exception as error:
+                failure = self.guard.error(error, self.request, "body")
+        try:
+            response.close()
+        except Exception as error:
+            if failure is None and complete:
+                self._close_failed(error)
+        if failure is not None:
+            raise failure
+        return self._finish(chunks, complete)
+
+    async def arun(self) -> bytes:
+        response = self.response
+        failure = self._precheck()
+        chunks: List[bytes] = []
+        complete = True
+        if failure is None:
+            limit = self.limit
+            size = 0
+            stream: Any = response.stream
+            try:
+                if hasattr(stream, "__aiter__"):
+                    async for chunk in stream:
+                        size += len(chunk)
+                        if limit is not None and size > limit:
+                            complete = False
+                            break
+                        chunks.append(chunk)
+                else:
+                    for chunk in stream:
+                        size += len(chunk)
+                        if limit is not None and size > limit:
+                            complete = False
+                            break
+                        chunks.append(chunk)
+                if not complete and not self.truncate:
+                    failure = self._too_large(None)
+            except Exception as error:
+                failure = self.guard.error(error, self.request, "body")
+        try:
+            await response.aclose()
+        except Exception as error:
+            if failure is None and complete:
+                self._close_failed(error)
+        if failure is not None:
+            raise failure
+        return self._finish(chunks, complete)
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+def _loggable(url: str) -> str:
+    """The URL for a log line: query values that look like credentials are not shown."""
+    path, _, query = url.partition("?")
+    if not query:
+        return url
+    shown = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        lowered = name.lower()
+        if equals and any(word in lowered for word in ("key", "token", "secret", "sig", "password")):
+            pair = f"{name}=<redacted>"
+        shown.append(pair)
+    return f"{path}?{'&'.join(shown)}"
+
+
+def _setting(option: Any, default: Any) -> Any:
+    return default if option is _NOT_GIVEN else option
+
+
+def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[Step, Any, Any]:
+    """The call's whole life: send, observe, retry what is worth retrying, read and decode."""
+    if client.closed:
+        raise ClientClosedError(
+            f"this {type(client).__name__} was closed, so it sends nothing more; make a new client "
+            "(or use `with` around all the calls that share one)"
+        )
+    request = client.build_request(call, options)
+    retries = client._check_retries(_setting(options.max_retries, client.max_retries))
+    max_wait = _setting(options.max_retry_wait, client.max_retry_wait)
+    limit = _setting(options.max_response_size, client.max_response_size)
+    transport = client.transport
+    guard = client._guard
+    observers = client._observers
+    debug = logger.isEnabledFor(_DEBUG)
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        sent = time.monotonic()
+        error: Optional[BaseException] = None
+        try:
+            response: Response = yield Send(transport, request, guard)
+        except APIConnectionError as failure:
+            error = failure
+        if error is None:
+            status = response.status
+            if observers.response is not None:
+                Observers.call(
+                    observers.response,
+                    request=request,
+                    response=response,
+                    elapsed=time.monotonic() - sent,
+                    attempt=attempt,
+                )
+            if debug:
+                _log_attempt(client, request, attempt, sent, status, response.headers)
+            if 200 <= status < 300:
+                if call.stream is not None:
+                    watch = (
+                        Watch(observers, started, sent, attempt)
+                        if observers.error is not None or observers.complete is not None
+                        else None
+                    )
+                    return Streaming(response, client._stream_state(call), options.callback, request, watch)
+                try:
+                    raw = yield ReadBody(response, request, guard, limit)
+                except APIConnectionError as failure:
+                    error = failure  # cut off mid-body: nothing was delivered, so worth a retry
+                else:
+                    body = raw if call.raw else decode_success(raw, status, response.headers)
+                    if observers.complete is not None:
+                        Observers.call(
+                            observers.complete, request=request, body=body, elapsed=time.monotonic() - started
+                        )
+                    return APIResult(status, body, response.headers)
+            else:
+                error = yield from _status_failure(client, request, response, guard)
+        if debug and not isinstance(error, APIStatusError):
+            _log_failure(client, request, attempt, sent, error)
+        if observers.error is not None:
+            Observers.call(
+                observers.error,
+                request=request,
+                error=error,
+                elapsed=time.monotonic() - sent,
+                attempt=attempt,
+            )
+        wait = _retry_wait(error, attempt, retries, max_wait, request)
+        if wait is None:
+            raise error
+        yield Sleep(wait)
+
+
+def _status_failure(client: BaseClient, request: Request, response: Response, guard: Guard) -> Any:
+    """Plan: read a non-2xx answer's body (bounded) and build its typed error."""
+    try:
+        raw = yield ReadBody(response, request, guard, ERROR_BODY_LIMIT, truncate=True)
+    except APIConnectionError:
+        raw = b""  # the status says enough
+    headers = response.headers
+    error = status_error(
+        response.status,
+        decode_body(raw, headers),
+        headers,
+        find_request_id(headers),
+        retry_after=server_wait(headers),
+    )
+    error.message = guard.clean_status_message(error.message, request)
+    error.args = (error.message,)
+    return error
+
+
+def _retry_wait(
+    error: Any, attempt: int, retries: int, max_wait: Optional[float], request: Request
+) -> Optional[float]:
+    """How long to wait before the next attempt, or None when there is none to make."""
+    if isinstance(error, APIStatusError):
+        if 300 <= error.status < 400 or not should_retry(error.status, error.headers):
+            return None
+        reason = f"{error.status} {error.message[:100]}"
+    elif isinstance(error, APIConnectionError):
+        reason = f"{type(error).__name__}: {error}"
+    else:
+        return None  # a validation error: the server answered, and another try would not change it
+    if attempt > retries:
+        return None
+    asked = getattr(error, "retry_after", None)
+    if asked is not None and max_wait is not None and asked > max_wait:
+        logger.info(
+            "not retrying %s %s: the server asked to wait %.0f s, over max_retry_wait=%s s",
+            request.method,
+            _loggable(request.url),
+            asked,
+            max_wait,
+        )
+        return None
+    wait = asked if asked is not None and asked > 0 else backoff(attempt - 1)
+    logger.info(
+        "retrying %s %s in %.2f s (attempt %d of %d): %s",
+        request.method,
+        _loggable(request.url),
+        wait,
+        attempt + 1,
+        retries + 1,
+        reason,
+    )
+    return wait
+
+
+def _log_attempt(
+    client: BaseClient, request: Request, attempt: int, sent: float, status: int, headers: Mapping[str, str]
+) -> None:
+    logger.debug(
+        "%s %s -> %d request_id=%s %.0f ms transport=%s attempt=%d",
+        request.method,
+        _loggable(request.url),
+        status,
+        find_request_id(headers),
+        (time.monotonic() - sent) * 1000,
+        client.transport.name,
+        attempt,
+    )
+
+
+def _log_failure(client: BaseClient, request: Request, attempt: int, sent: float, error: Any) -> None:
+    logger.debug(
+        "%s %s -> %s %.0f ms transport=%s attempt=%d",
+        request.method,
+        _loggable(request.url),
+        f"{type(error).__name__}: {error}",
+        (time.monotonic() - sent) * 1000,
+        client.transport.name,
+        attempt,
+    )
