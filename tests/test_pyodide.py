@@ -9,6 +9,7 @@ The first tests here need none of that: they check the Emscripten rules from CPy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -37,6 +38,8 @@ CACHE = Path(
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openai-bindings" / "wasm"
 )
 PYODIDE_DIR = CACHE / "node_modules" / "pyodide"
+#: Screenshots go here when set (read now: the suite's fixtures clear OPENAI_* variables).
+ARTIFACTS = os.environ.get("OPENAI_BINDINGS_ARTIFACTS")
 #: No Pyodide call here may take longer than this, whatever goes wrong.
 CALL_LIMIT = 30.0
 
@@ -187,19 +190,14 @@ class PyodideError(AssertionError):
         self.message = answer["error"]
 
 
-class PyodideHost:
-    """One Node process running Pyodide with the wheels installed; ``run(code)`` awaits ``main()``."""
+class NodeProcess:
+    """A child process that answers in JSON lines on stdout; every wait for a line is bounded."""
 
-    def __init__(self, wheels: List[Path]) -> None:
-        self._stderr: List[Optional[str]] = []
+    def __init__(self, args: List[str]) -> None:
+        self._stderr: List[str] = []
         self._lines: queue.Queue[Optional[str]] = queue.Queue()
-        self._ids = 0
         self.process = subprocess.Popen(
-            ["node", str(HARNESS), str(PYODIDE_DIR), *map(str, wheels)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self._readers = [
             threading.Thread(target=self._pump, args=(self.process.stdout, self._lines.put), daemon=True),
@@ -207,8 +205,6 @@ class PyodideHost:
         ]
         for reader in self._readers:
             reader.start()
-        ready = self._next(time.monotonic() + 120, "to boot Pyodide and install the wheels")
-        assert ready.get("ready"), ready
 
     @staticmethod
     def _pump(stream: Any, put: Callable[[Any], None]) -> None:
@@ -220,48 +216,23 @@ class PyodideHost:
     def stderr(self) -> str:
         return "".join(line for line in self._stderr if line is not None)[-4000:]
 
-    def _next(self, deadline: float, doing: str) -> Dict[str, Any]:
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def next(self, deadline: float, doing: str) -> Dict[str, Any]:
+        """The next JSON line, or a test failure (and the process ended) past ``deadline``."""
         while True:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.close()
-                pytest.fail(f"Pyodide took too long {doing}; its stderr:\n{self.stderr}")
+                pytest.fail(f"took too long {doing}; stderr:\n{self.stderr}")
             if line is None:
                 self.close()
-                pytest.fail(f"the Node process ended while {doing}; its stderr:\n{self.stderr}")
+                pytest.fail(f"the process ended while {doing}; stderr:\n{self.stderr}")
             if line.startswith("{"):
                 return json.loads(line)
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def run(
-        self,
-        code: str,
-        *,
-        on_report: Optional[Callable[[Dict[str, Any]], None]] = None,
-        limit: float = CALL_LIMIT,
-        **values: Any,
-    ) -> Any:
-        """Run ``code`` (which defines ``async def main()``) with ``values`` as its globals."""
-        self._ids += 1
-        prelude = "".join(f"{name} = {value!r}\n" for name, value in values.items())
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": self._ids, "code": prelude + code}) + "\n")
-        self.process.stdin.flush()
-        deadline = time.monotonic() + limit
-        while True:
-            message = self._next(deadline, f"to answer (over {limit} s)")
-            if "report" in message:
-                if on_report is not None:
-                    on_report(message)
-                continue
-            assert message.get("id") == self._ids, message
-            if not message["ok"]:
-                raise PyodideError(message)
-            return message["result"]
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -279,6 +250,42 @@ class PyodideHost:
                 stream.close()
 
 
+class PyodideHost(NodeProcess):
+    """Node running Pyodide with the wheels installed; ``run(code)`` awaits the code's ``main()``."""
+
+    def __init__(self, wheels: List[Path]) -> None:
+        super().__init__(["node", str(HARNESS), str(PYODIDE_DIR), *map(str, wheels)])
+        self._ids = 0
+        ready = self.next(time.monotonic() + 120, "to boot Pyodide and install the wheels")
+        assert ready.get("ready"), ready
+
+    def run(
+        self,
+        code: str,
+        *,
+        on_report: Optional[Callable[[Dict[str, Any]], None]] = None,
+        limit: float = CALL_LIMIT,
+        **values: Any,
+    ) -> Any:
+        """Run ``code`` (which defines ``async def main()``) with ``values`` as its globals."""
+        self._ids += 1
+        prelude = "".join(f"{name} = {value!r}\n" for name, value in values.items())
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"id": self._ids, "code": prelude + code}) + "\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + limit
+        while True:
+            message = self.next(deadline, f"for Pyodide to answer (over {limit} s)")
+            if "report" in message:
+                if on_report is not None:
+                    on_report(message)
+                continue
+            assert message.get("id") == self._ids, message
+            if not message["ok"]:
+                raise PyodideError(message)
+            return message["result"]
+
+
 @pytest.fixture(scope="module")
 def pyodide_host(project_wheel: Path) -> Iterator[PyodideHost]:
     wheels = _wheels(["micropip", "pluggy"])
@@ -294,12 +301,6 @@ def pyodide(pyodide_host: PyodideHost) -> PyodideHost:
     if not pyodide_host.alive:
         pytest.fail("the Pyodide process died in an earlier test")
     return pyodide_host
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
 
 
 def _chunk(content: str, finish: Optional[str] = None) -> Dict[str, Any]:
@@ -527,3 +528,150 @@ async def main():
     finally:
         gate.set()
     assert result == {"first": "one", "next": "echo: next"}
+
+
+# -- the browser example in headless Chromium ----------------------------------------------------
+
+PLAYWRIGHT_DIR = CACHE / "node_modules" / "playwright-core"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+EXAMPLE = ROOT / "examples" / "browser"
+
+
+def _cors_fake() -> FakeOpenAIServer:
+    """FakeOpenAIServer(cors=True), or (until that lands from branch fake) the same by hand."""
+    try:
+        return FakeOpenAIServer(cors=True)  # type: ignore[call-arg]
+    except TypeError:
+        from openai_bindings.testing import server as local
+
+        class CorsHandler(local._Handler):
+            def end_headers(self) -> None:
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Expose-Headers", "*")
+                super().end_headers()
+
+            def do_OPTIONS(self) -> None:
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+                asked = self.headers.get("Access-Control-Request-Headers") or "authorization, content-type"
+                self.send_header("Access-Control-Allow-Headers", asked)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        fake = FakeOpenAIServer()
+        fake._server.RequestHandlerClass = CorsHandler
+        return fake
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """Where screenshots go: $OPENAI_BINDINGS_ARTIFACTS when set (CI keeps them), else a temp dir."""
+    folder = Path(ARTIFACTS or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _site(root: Path, project_wheel: Path) -> Iterator[str]:
+    """examples/browser/serve.py on 127.0.0.1 serving ``root``, Pyodide's files and the wheels."""
+    if not (PLAYWRIGHT_DIR / "index.mjs").is_file():
+        pytest.skip(f"playwright-core is not in {CACHE}: run `{SETUP}`")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"chromium is not installed (apt-get install chromium, or run `{SETUP}` as root)")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(EXAMPLE / "serve.py"),
+            "--port=0",
+            f"--root={root}",
+            f"--pyodide={PYODIDE_DIR}",
+            f"--wheels={CACHE / 'wheels'}",
+            f"--wheels={project_wheel.parent}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # serve.py prints its URL at once, or exits
+        assert first.startswith("serving http://127.0.0.1:"), first + process.stderr.read()
+        yield first.split()[1]
+    finally:
+        process.terminate()
+        process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            assert stream is not None
+            stream.close()
+
+
+def _drive_page(url: str, screenshot: Path, mode: str, on_report: Callable[[Dict[str, Any]], None]) -> Any:
+    """Run tests/pyodide/browser.mjs on ``url``; its reports go to ``on_report``; the outcome back."""
+    driver = NodeProcess(
+        [
+            "node",
+            str(ROOT / "tests" / "pyodide" / "browser.mjs"),
+            str(PLAYWRIGHT_DIR),
+            url,
+            str(screenshot),
+            mode,
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 170
+        while True:
+            message = driver.next(deadline, f"for the page at {url}")
+            if "report" not in message:
+                return message
+            on_report(message)
+    finally:
+        driver.close()
+
+
+def test_the_browser_example_streams_into_the_page(project_wheel: Path, artifacts: Path) -> None:
+    """The page boots Pyodide from its own origin, installs the wheels with micropip and shows
+    the answer piece by piece: the server sends the rest only once the first is on the page."""
+    gate = threading.Event()
+    screenshot = artifacts / "browser-example.png"
+    reports: List[Dict[str, Any]] = []
+
+    def on_report(message: Dict[str, Any]) -> None:
+        reports.append(message)
+        gate.set()
+
+    with _cors_fake() as fake, _site(EXAMPLE, project_wheel) as site:
+        fake.queue(_gated_stream(gate, "Web", "Assembly ", "runs ", "Python."), path="/v1/chat/completions")
+        try:
+            outcome = _drive_page(
+                f"{site}?api={fake.base_url}", screenshot, "What runs in the page?", on_report
+            )
+        finally:
+            gate.set()
+        asked = [r for r in fake.requests if r.method == "POST"]
+    assert reports == [{"report": "first", "text": "Web"}], outcome
+    assert outcome["state"] == "done", outcome
+    assert outcome["answer"] == "WebAssembly runs Python."
+    assert "transport 'fetch'" in outcome["status"] and "Streamed in 4 pieces" in outcome["status"]
+    assert len(asked) == 1 and json.loads(asked[0].body)["messages"][0]["content"] == "What runs in the page?"
+    assert asked[0].headers.get("Origin") == site.rstrip("/")  # it came from the page
+    assert screenshot.stat().st_size > 0
+
+
+def test_the_sync_client_in_a_web_worker_uses_xhr(project_wheel: Path, artifacts: Path) -> None:
+    """In a browser's web worker OpenAI picks 'xhr' (synchronous XMLHttpRequest): a plain call,
+    a stream, a status error and a timeout; AsyncOpenAI beside it picks 'fetch', and a sync
+    transport under AsyncOpenAI runs inline (no threads)."""
+    with _cors_fake() as fake, _site(ROOT / "tests" / "pyodide" / "worker", project_wheel) as site:
+        fake.reply_with("sync plain", "sync streamed answer")
+        fake.fail_with(404, "no such model", code="model_not_found")
+        fake.queue(Stall(seconds=10), path="/v1/models")
+        outcome = _drive_page(f"{site}?api={fake.base_url}", artifacts / "worker.png", "--watch", print)
+    assert outcome["state"] == "done", outcome
+    result = json.loads(outcome["result"])
+    assert result["xhr_usable"] is True and result["sync_transport"] == "xhr"
+    assert result["plain"][:2] == [200, "sync plain"] and result["plain"][2].startswith("req_")
+    assert result["stream"] == "sync streamed answer"
+    assert result["error"] == ["NotFoundError", 404, "no such model"]
+    assert result["timeout"] == "APITimeoutError"
+    assert (result["async_transport"], result["async"]) == ("fetch", "echo: async")
+    assert result["inline"] == "echo: inline"
