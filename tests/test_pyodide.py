@@ -364,6 +364,50 @@ async def main():
     assert json.loads(sent.body)["model"] == "gpt-4.1"
 
 
+def test_nothing_starts_a_thread_opens_a_socket_or_spawns_a_process(
+    pyodide: PyodideHost, fake: FakeOpenAIServer
+) -> None:
+    """Import, plugin loading and the async path (plain, streamed, a session's sync tool) with
+    threads, sockets and subprocesses made to fail inside Pyodide: none of them is touched."""
+    fake.reply_with_tool_call("add", {"a": 2, "b": 3})
+    fake.reply_with("5")
+    result = pyodide.run(
+        """
+async def main():
+    import socket, subprocess, sys, threading
+    used = []
+
+    def forbidden(what):
+        def refuse(*args, **kwargs):
+            used.append(what)
+            raise RuntimeError(f"{what} is not available in Pyodide")
+        return refuse
+
+    saved = (socket.socket, threading.Thread.start, subprocess.Popen)
+    socket.socket, threading.Thread.start, subprocess.Popen = (
+        forbidden("socket"), forbidden("thread"), forbidden("subprocess"))
+    try:
+        for name in [m for m in sys.modules if m.split(".")[0] == "openai_bindings"]:
+            del sys.modules[name]  # import it again, under the ban
+        import openai_bindings
+        from openai_bindings.plugins import get_registry
+        get_registry()
+        async with openai_bindings.AsyncOpenAI(base_url=BASE_URL) as client:
+            session = client.new_chat_session()
+            answer = await session.run("2 + 3?", tools={"add": lambda a, b: a + b})
+            await client.create_chat_completion([{"role": "user", "content": "plain"}])
+            messages = [{"role": "user", "content": "a stream"}]
+            stream = await client.create_chat_completion(messages, stream=True)
+            await stream.until_done()
+    finally:
+        socket.socket, threading.Thread.start, subprocess.Popen = saved
+    return {"used": used, "text": stream.text, "answer": answer}
+""",
+        BASE_URL=fake.base_url,
+    )
+    assert result == {"used": [], "text": "echo: a stream", "answer": "5"}
+
+
 def test_a_stream_arrives_event_by_event(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
     """The server holds back everything after the first event until Python inside Pyodide
     reports that event: a transport that buffered the body would never see it."""
