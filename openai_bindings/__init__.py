@@ -11,6 +11,7 @@ happens when the first client is built.
 from __future__ import annotations
 
 import os as _os
+from typing import TYPE_CHECKING, Any
 
 from ._logging import _from_environment as _log_from_environment
 from ._version import __version__
@@ -18,10 +19,12 @@ from .client import AsyncOpenAI, OpenAI, new
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -50,9 +53,36 @@ if not _os.path.isdir(_os.path.join(__path__[0], "transports")) and _os.path.isf
 
 _log_from_environment()
 
+if TYPE_CHECKING:
+    from .parts import audio_part, file_part, image_part, input_file, input_image
+    from .structured import json_schema
+
+# Loaded on first use, so that importing the package stays as light as before.
+_LAZY = {
+    "audio_part": "parts",
+    "file_part": "parts",
+    "image_part": "parts",
+    "input_file": "parts",
+    "input_image": "parts",
+    "json_schema": "structured",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openai_bindings' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIResult",
     "APIStatusError",
     "APITimeoutError",
@@ -61,6 +91,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "Headers",
     "InternalServerError",
@@ -80,7 +111,13 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedEndpointError",
     "__version__",
+    "audio_part",
+    "file_part",
     "hookimpl",
     "hookspec",
+    "image_part",
+    "input_file",
+    "input_image",
+    "json_schema",
     "new",
 ]

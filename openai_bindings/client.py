@@ -9,6 +9,7 @@ and does no I/O itself; ``OpenAI`` runs them with blocking calls,
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import platform
@@ -197,6 +198,7 @@ class BaseClient(AllEndpoints):
             watch=outcome.watch,
         )
         self._streams.add(stream)  # weakly: client.close() closes the streams still open
+        stream._owner = self  # strongly: a stream keeps its client (and its pool) alive, not the reverse
         return stream
 
     def _close_streams(self) -> list:
@@ -321,6 +323,12 @@ class OpenAI(BaseClient):
             result = close()
             if inspect.isawaitable(result):
                 _discard(result)
+
+    def __del__(self) -> None:
+        # A client dropped without close() lets go of its pooled connections quietly.
+        if not getattr(self, "closed", True):
+            with contextlib.suppress(Exception):
+                self.close()
 
     def __enter__(self) -> OpenAI:
         return self

@@ -43,6 +43,9 @@ _BUILTIN_MODULES = ("openai_bindings.transports", "openai_bindings.providers")
 class PluginLoadWarning(UserWarning):
     """A plugin could not be imported or registered; the rest keeps working."""
 
+    #: Which plugin failed and why, for hosts that report it their own way (the CLI's one line).
+    failure: PluginFailure | None = None
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -138,13 +141,12 @@ class Registry:
 
     def fail(self, plugin: str, origin: str, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self.failures.append(PluginFailure(plugin, origin, text))
+        failure = PluginFailure(plugin, origin, text)
+        self.failures.append(failure)
         where = "" if origin in (plugin, BUILTIN) else f" from {origin}"
-        warnings.warn(
-            f"openai_bindings plugin {plugin!r}{where} was skipped: {text}",
-            PluginLoadWarning,
-            stacklevel=4,
-        )
+        warning = PluginLoadWarning(f"openai_bindings plugin {plugin!r}{where} was skipped: {text}")
+        warning.failure = failure
+        warnings.warn(warning, stacklevel=4)
 
 
 _lock = threading.Lock()

@@ -1,20 +1,41 @@
-"""JSON-schema checks of tool arguments, and tool schemas derived from Python functions.
+"""Tool schemas derived from Python functions, checks of the model's arguments, and calls with them.
 
-``jsonschema`` is used when it is installed. Without it, a documented subset is
-checked: ``type`` (one or a list; integer vs number, bool is not a number),
-``properties``, ``required``, ``additionalProperties: false``, ``enum``,
+``function_schema`` builds a tool definition from a function's signature and
+docstring with the same builder as ``structured.json_schema``, so dataclass,
+TypedDict, Enum, Literal and pydantic parameters mean the same thing in a tool as
+in a structured output. ``convert_arguments`` / ``call_with_arguments`` turn the
+model's JSON arguments into those types (a dataclass parameter receives a
+dataclass instance) before the call.
+
+``validate`` uses ``jsonschema`` when it is installed. Without it, a documented
+subset is checked: ``type`` (one or a list; integer vs number, bool is not a
+number), ``properties``, ``required``, ``additionalProperties: false``, ``enum``,
 ``const``, ``items``, ``minItems`` / ``maxItems``, ``minimum`` / ``maximum``,
-``minLength`` / ``maxLength``, ``anyOf`` / ``oneOf``, nested to any depth.
+``minLength`` / ``maxLength``, ``anyOf`` / ``oneOf``, ``$ref`` within the schema
+(``#``, ``#/$defs/...``), nested to any depth.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import re
 import typing
-from typing import Any, Callable, Dict, List, Literal, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ["function_schema", "validate"]
+from .structured import (
+    StructuredOutputError,
+    _admits_none,
+    _Builder,
+    _Field,
+    _Mismatch,
+    _parse,
+    _resolve,
+    parse_docstring,
+)
+
+__all__ = ["call_with_arguments", "convert_arguments", "function_schema", "validate"]
 
 _TYPES: Dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
@@ -34,7 +55,7 @@ def validate(instance: Any, schema: Optional[Dict[str, Any]]) -> List[str]:
     try:
         import jsonschema
     except ImportError:
-        return _check(instance, schema, "arguments")
+        return _check(instance, schema, "arguments", schema)
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
@@ -43,7 +64,9 @@ def validate(instance: Any, schema: Optional[Dict[str, Any]]) -> List[str]:
     return problems
 
 
-def _check(value: Any, schema: Dict[str, Any], where: str) -> List[str]:
+def _check(value: Any, schema: Dict[str, Any], where: str, root: Dict[str, Any]) -> List[str]:
+    if "$ref" in schema:
+        schema = {**_resolve(root, schema["$ref"]), **{k: v for k, v in schema.items() if k != "$ref"}}
     problems: List[str] = []
     kind = schema.get("type")
     if kind is not None:
@@ -56,7 +79,7 @@ def _check(value: Any, schema: Dict[str, Any], where: str) -> List[str]:
         problems.append(f"{where}: {value!r:.60} was expected to be {schema['const']!r}")
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            matches = sum(not _check(value, option, where) for option in schema[key])
+            matches = sum(not _check(value, option, where, root) for option in schema[key])
             if matches == 0 or (key == "oneOf" and matches > 1):
                 problems.append(f"{where}: {value!r:.60} does not match {key}")
     if isinstance(value, dict):
@@ -66,15 +89,15 @@ def _check(value: Any, schema: Dict[str, Any], where: str) -> List[str]:
                 problems.append(f"{where}: {name!r} is a required property")
         for name, item in value.items():
             if name in properties:
-                problems += _check(item, properties[name], f"{where}[{name!r}]")
+                problems += _check(item, properties[name], f"{where}[{name!r}]", root)
             elif schema.get("additionalProperties") is False:
                 problems.append(f"{where}: additional property {name!r} is not allowed")
             elif isinstance(schema.get("additionalProperties"), dict):
-                problems += _check(item, schema["additionalProperties"], f"{where}[{name!r}]")
+                problems += _check(item, schema["additionalProperties"], f"{where}[{name!r}]", root)
     if isinstance(value, list):
         if isinstance(schema.get("items"), dict):
             for index, item in enumerate(value):
-                problems += _check(item, schema["items"], f"{where}[{index}]")
+                problems += _check(item, schema["items"], f"{where}[{index}]", root)
         if len(value) < schema.get("minItems", 0):
             problems.append(f"{where}: needs at least {schema['minItems']} items")
         if "maxItems" in schema and len(value) > schema["maxItems"]:
@@ -92,70 +115,141 @@ def _check(value: Any, schema: Dict[str, Any], where: str) -> List[str]:
     return problems
 
 
-# -- schemas from Python functions ---------------------------------------------------------------
+# -- tools from Python functions ------------------------------------------------------------------
 
 
-def _type_schema(annotation: Any) -> Dict[str, Any]:
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return {}
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Union:
-        options = [a for a in args if a is not type(None)]
-        schema = (
-            _type_schema(options[0]) if len(options) == 1 else {"anyOf": [_type_schema(a) for a in options]}
-        )
-        if len(options) < len(args) and "type" in schema:
-            schema = {**schema, "type": [schema["type"], "null"]}
-        return schema
-    if origin is Literal:
-        return {"enum": list(args)}
-    if origin in (list, List, tuple, set, frozenset) or annotation in (list, tuple, set):
-        return {"type": "array", **({"items": _type_schema(args[0])} if args else {})}
-    if origin in (dict, Dict) or annotation is dict:
-        return {"type": "object"}
-    simple = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
-    if annotation in simple:
-        return {"type": simple[annotation]}
+@dataclasses.dataclass(frozen=True)
+class _Signature:
+    """What a function takes, worked out once: its parameters as fields, and its description."""
+
+    name: str
+    fields: Tuple[_Field, ...]
+    positional_only: Tuple[str, ...]
+    var_keyword: bool
+    description: str
+
+
+def _type_hints(fn: Callable[..., Any]) -> Dict[str, Any]:
+    call = None if inspect.isroutine(fn) else type(fn).__dict__.get("__call__")  # a callable object
+    for target in (fn, getattr(fn, "__func__", None), call):
+        if target is None:
+            continue
+        try:
+            return typing.get_type_hints(target, include_extras=True)
+        except Exception:
+            continue
     return {}
 
 
-def _param_docs(doc: str) -> Dict[str, str]:
-    """Parameter descriptions from Google style (``name: text``) or Sphinx (``:param name: text``)."""
-    found: Dict[str, str] = {}
-    for match in re.finditer(
-        r"^[ \t]*(?::param[ \t]+)?(\w+)[ \t]*(?:\([^)]*\))?[ \t]*:[ \t]*(\S.*)$", doc, re.MULTILINE
-    ):
-        found.setdefault(match.group(1), match.group(2).strip())
-    return found
+def _build_signature(fn: Callable[..., Any]) -> _Signature:
+    hints = _type_hints(fn)
+    parameters = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in ("self", "cls")
+    ]
+    description, described = parse_docstring(inspect.getdoc(fn), [p.name for p in parameters])
+    fields = []
+    for p in parameters:
+        tp = hints.get(p.name, p.annotation)  # a string when it cannot be resolved: any value
+        optional = p.default is not p.empty
+        fields.append(
+            _Field(
+                p.name, tp, optional, p.default if optional else dataclasses.MISSING, described.get(p.name)
+            )
+        )
+    return _Signature(
+        getattr(fn, "__name__", type(fn).__name__),
+        tuple(fields),
+        tuple(p.name for p in parameters if p.kind is p.POSITIONAL_ONLY),
+        any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values()),
+        description,
+    )
 
 
-def function_schema(fn: Callable[..., Any], name: Optional[str] = None) -> Dict[str, Any]:
-    """A chat-completions tool definition for a typed function (name, description, parameters)."""
-    doc = inspect.getdoc(fn) or ""
-    summary = doc.split("\n\n", 1)[0].strip()
-    described = _param_docs(doc.split("\n\n", 1)[1]) if "\n\n" in doc else {}
+_cached_signature = functools.lru_cache(maxsize=512)(_build_signature)
+
+
+def _signature(fn: Callable[..., Any]) -> _Signature:
     try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        hints = {}
-    properties: Dict[str, Any] = {}
-    required: List[str] = []
-    for param in inspect.signature(fn).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in ("self", "cls"):
-            continue
-        schema = _type_schema(hints.get(param.name, param.annotation))
-        if param.name in described:
-            schema["description"] = described[param.name]
-        if param.default is param.empty:
-            required.append(param.name)
-        elif param.default is None or isinstance(param.default, (str, int, float, bool)):
-            schema["default"] = param.default
-        properties[param.name] = schema
-    function: Dict[str, Any] = {
-        "name": name or fn.__name__,
-        "parameters": {"type": "object", "properties": properties, "required": required},
-    }
-    if summary:
-        function["description"] = summary
+        return _cached_signature(fn)
+    except TypeError:  # an unhashable callable
+        return _build_signature(fn)
+
+
+def function_schema(
+    fn: Callable[..., Any], name: Optional[str] = None, *, strict: bool = False
+) -> Dict[str, Any]:
+    """A chat-completions tool definition for a typed function: name, description (the docstring's
+    text before its parameter section), and the parameters' JSON schema, with each parameter's
+    description from Google-style (``Args:``) or Sphinx-style (``:param x:``) docstrings.
+
+    Parameters may be dataclasses, TypedDicts, NamedTuples, Enums, Literals, pydantic models,
+    lists and Optionals of those. ``strict=True`` makes a strict tool (``"strict": true``): every
+    parameter required, those with defaults nullable (null means "use the default"), and types
+    strict mode rejects refused with TypeError. The Responses API takes the same definition
+    flattened: ``{"type": "function", **schema["function"]}``.
+    """
+    signature = _signature(fn)
+    tool_name = name or signature.name
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tool_name):
+        raise ValueError(
+            f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-'; pass name= to choose one"
+        )
+    builder = _Builder(strict)
+    parameters = builder.document(
+        builder.object(tool_name, signature.fields, closed=not signature.var_keyword)
+    )
+    function: Dict[str, Any] = {"name": tool_name}
+    if signature.description:
+        function["description"] = signature.description
+    function["parameters"] = parameters
+    if strict:
+        function["strict"] = True
     return {"type": "function", "function": function}
+
+
+def convert_arguments(fn: Callable[..., Any], arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """The model's decoded JSON arguments turned into ``fn``'s annotated types, as keyword arguments.
+
+    A dataclass parameter receives a dataclass instance, an Enum one its member, a datetime one
+    a datetime. ``null`` for a parameter with a default that is not Optional means "use the
+    default" (strict tools send it). StructuredOutputError names the argument that does not fit.
+    """
+    if not isinstance(arguments, dict):
+        raise StructuredOutputError(f"the arguments must be a JSON object, got {type(arguments).__name__}")
+    signature = _signature(fn)
+    fields = {field.name: field for field in signature.fields}
+    converted: Dict[str, Any] = {}
+    for key, value in arguments.items():
+        field = fields.get(key)
+        if field is None:
+            if signature.var_keyword:
+                converted[key] = value
+                continue
+            raise StructuredOutputError(
+                f"unexpected argument {key!r}; {signature.name} takes {', '.join(fields) or 'no arguments'}",
+                key,
+            )
+        if value is None and field.optional and not _admits_none(field.tp):
+            continue
+        try:
+            converted[key] = _parse(field.tp, value, key)
+        except _Mismatch as problem:
+            raise StructuredOutputError(f"argument {problem.path}: {problem.message}", problem.path) from (
+                problem.__cause__
+            )
+    missing = [name for name, field in fields.items() if not field.optional and name not in converted]
+    if missing:
+        raise StructuredOutputError(
+            f"missing argument(s) {', '.join(map(repr, missing))} for {signature.name}"
+        )
+    return converted
+
+
+def call_with_arguments(fn: Callable[..., Any], arguments: Dict[str, Any]) -> Any:
+    """``fn`` called with the model's arguments converted by ``convert_arguments`` (an ``async def``
+    returns its coroutine, for the caller to await)."""
+    keywords = convert_arguments(fn, arguments)
+    positional = [keywords.pop(name) for name in _signature(fn).positional_only if name in keywords]
+    return fn(*positional, **keywords)

@@ -79,6 +79,7 @@ class _StreamBase:
         self._drained = 0
         self._ended = False  # the body was read to its end (the last events may still be queued)
         self._aborted: Optional[BaseException] = None
+        self._owner: Any = None  # the client, kept alive while the stream is
 
     # -- the state machine, shared by both flavours ------------------------------------------
 
@@ -104,7 +105,7 @@ class _StreamBase:
         """The body ended: check its length, then flush the decoder."""
         self._ended = True
         expected = expected_length(self.response.headers, self.request)
-        if expected is not None and self._received < expected:
+        if expected is not None and self._received < expected and not self.state.done:
             raise APIConnectionError(
                 f"{self._where()}: the stream was cut off: {self._received} of {expected} bytes arrived"
             )
@@ -295,6 +296,9 @@ class Stream(_StreamBase):
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
             if failure is not None:
+                if state.done and self._aborted is None:  # past [DONE] the answer is whole
+                    self._finish()
+                    raise StopIteration
                 self._fail(self._aborted or failure)
             events = self._after_chunk(chunk)
             if events:
@@ -406,6 +410,9 @@ class AsyncStream(_StreamBase):
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
             if failure is not None:
+                if state.done and self._aborted is None:  # past [DONE] the answer is whole
+                    await self._finish()
+                    raise StopAsyncIteration
                 await self._fail(self._aborted or failure)
             events = self._after_chunk(chunk)
             if events:

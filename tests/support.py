@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import openai_bindings
+
+#: Real recorded traffic (see its README): $OPENAI_BINDINGS_CONFORMANCE, else ../shared/conformance
+#: beside the project. Copied into the project it must never be, so tests skip when it is absent.
+CONFORMANCE_ENV = "OPENAI_BINDINGS_CONFORMANCE"
+_given = os.environ.get(CONFORMANCE_ENV)
+_corpus = Path(_given) if _given else Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+CONFORMANCE = _corpus / "cassettes" if (_corpus / "cassettes").is_dir() else _corpus
+CONFORMANCE_MISSING = (
+    f"conformance corpus not found at {CONFORMANCE_ENV}={_given}"
+    if _given
+    else f"conformance corpus not found: put it at ../shared/conformance or set {CONFORMANCE_ENV}=DIR"
+)
 
 #: The names a client selects transports by, with the client flavour: every pairing that exists.
 CLIENT_TRANSPORTS = [("stdlib", False), ("urllib3", False), ("stdlib", True), ("aiohttp", True)]
@@ -45,6 +58,8 @@ class Caller:
         return self.loop.run_until_complete(stream.__anext__())
 
     def close(self) -> None:
+        if self.loop is not None and self.loop.is_closed():
+            return  # closed already (a test may close before the fixture does)
         if self.is_async:
             self.loop.run_until_complete(self.client.close())
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())

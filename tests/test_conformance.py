@@ -1,10 +1,11 @@
-"""Real recorded traffic (../shared/conformance) replayed through the public API on every transport.
+"""Real recorded traffic replayed through the public API on every transport.
 
 Each recorded request is made again through the client with the recorded
 parameters; vcrpy matches method, URI and the JSON body, so the client must
 send exactly what was recorded. What the client gives back (decoded bodies,
 streamed events, accumulated text and tool calls, error classes and messages)
 is checked against the recording, decoded here independently of the library.
+The corpus is ../shared/conformance beside the project, or $OPENAI_BINDINGS_CONFORMANCE.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Caller, replayer
+from support import CONFORMANCE, CONFORMANCE_MISSING, Caller, replayer
 
 from openai_bindings import APIStatusError, errors
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "cassettes"
-CASSETTES = sorted(CORPUS.glob("*.yaml")) if CORPUS.is_dir() else []
+CASSETTES = sorted(CONFORMANCE.glob("*.yaml")) if CONFORMANCE.is_dir() else []
 
 vcr = pytest.importorskip("vcr")
 yaml = pytest.importorskip("yaml")
 
-pytestmark = pytest.mark.skipif(not CASSETTES, reason=f"conformance corpus absent ({CORPUS})")
+pytestmark = pytest.mark.skipif(not CASSETTES, reason=CONFORMANCE_MISSING)
 
 
 ENDPOINTS = {

@@ -4,20 +4,20 @@ The recordings were made by other libraries, whose requests differ from ours in
 form (key order, ``"content": null`` or absent, JSON spacing inside tool
 arguments), so requests are matched by meaning: the same conversation (roles,
 texts, tool calls with the same parsed arguments, tool results) and the same
-other parameters. Read from ../shared/conformance, skipped when absent.
+other parameters. Read from ../shared/conformance (or $OPENAI_BINDINGS_CONFORMANCE), skipped when absent.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import CONFORMANCE as CORPUS
+from support import CONFORMANCE_MISSING
 
 from openai_bindings.sessions import ToolLoopError
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "cassettes"
 vcr = pytest.importorskip("vcr")
 
 
@@ -88,7 +88,9 @@ def same_conversation(r1: Any, r2: Any) -> None:
 def play(name: str):
     path = CORPUS / f"{name}.yaml"
     if not path.is_file():
-        pytest.skip(f"conformance corpus absent ({path})")
+        pytest.skip(
+            CONFORMANCE_MISSING if not CORPUS.is_dir() else f"{path.name} is not in the conformance corpus"
+        )
     recorder = vcr.VCR(
         record_mode="none", match_on=["method", "uri", "conversation"], filter_headers=["authorization"]
     )

@@ -368,9 +368,13 @@ def test_function_schema_from_a_typed_function():
                 "properties": {
                     "query": {"type": "string", "description": "what to look for"},
                     "limit": {"type": "integer", "default": 5},
-                    "mode": {"enum": ["fast", "deep"], "default": "fast"},
-                    "tags": {"type": ["array", "null"], "items": {"type": "string"}, "default": None},
+                    "mode": {"type": "string", "enum": ["fast", "deep"], "default": "fast"},
+                    "tags": {
+                        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
+                        "default": None,
+                    },
                 },
+                "additionalProperties": False,
             },
         },
     }

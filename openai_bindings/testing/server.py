@@ -209,6 +209,8 @@ class _Server(ThreadingHTTPServer):
         owner = self.owner
         with owner._lock:
             owner.connections += 1
+            owner.open_connections += 1
+            owner.max_open_connections = max(owner.max_open_connections, owner.open_connections)
             number = owner.connections
             owner._sockets.add(request)
         try:
@@ -217,14 +219,24 @@ class _Server(ThreadingHTTPServer):
             # client's delayed ACK add ~40 ms to every response.
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if owner.ssl_context is not None:
-                request = owner.ssl_context.wrap_socket(request, server_side=True)
+                wrapped = owner.ssl_context.wrap_socket(request, server_side=True)
                 with owner._lock:
-                    owner._sockets.add(request)
-            with owner._lock:
-                owner._numbers[id(request)] = number
-            super().finish_request(request, client_address)
+                    owner._sockets.add(wrapped)
+                try:
+                    self._serve(wrapped, client_address, number)
+                finally:
+                    with owner._lock:
+                        owner._sockets.discard(wrapped)
+                    wrapped.close()  # the TLS wrapper is a socket of its own: close it too
+            else:
+                self._serve(request, client_address, number)
         except (OSError, ssl.SSLError):
             pass  # a client that gave up, or refused our certificate: nothing to answer
+
+    def _serve(self, request: Any, client_address: Any, number: int) -> None:
+        with self.owner._lock:
+            self.owner._numbers[id(request)] = number
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that hang up mid-reply are part of the tests
@@ -232,6 +244,7 @@ class _Server(ThreadingHTTPServer):
     def shutdown_request(self, request: Any) -> None:
         with self.owner._lock:
             self.owner._sockets.discard(request)
+            self.owner.open_connections -= 1
         super().shutdown_request(request)
 
 
@@ -245,7 +258,9 @@ class LocalServer:
     def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, host: str = "127.0.0.1") -> None:
         self.ssl_context = ssl_context
         self.requests: List[RecordedRequest] = []
-        self.connections = 0
+        self.connections = 0  # accepted so far
+        self.open_connections = 0  # not yet closed (by either side)
+        self.max_open_connections = 0  # the most open at once
         self._queue: Deque[tuple[Optional[str], Action]] = deque()
         self._routes: Dict[tuple[str, str], Route] = {}
         self._lock = threading.Lock()
@@ -335,6 +350,15 @@ class LocalServer:
             },
             headers={"X-Request-Id": f"req_{len(self.requests)}", "X-Echo": "yes"},
         )
+
+    def wait_for_closed(self, timeout: float = 5.0, open_at_most: int = 0) -> bool:
+        """Wait until at most ``open_at_most`` connections are open (True), or the time is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.open_connections <= open_at_most:
+                return True
+            time.sleep(0.01)
+        return False
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
