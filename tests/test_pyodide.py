@@ -40,6 +40,8 @@ CACHE = Path(
 PYODIDE_DIR = CACHE / "node_modules" / "pyodide"
 #: Screenshots go here when set (read now: the suite's fixtures clear OPENAI_* variables).
 ARTIFACTS = os.environ.get("OPENAI_BINDINGS_ARTIFACTS")
+#: Set where the set-up ran (CI): then a missing piece fails these tests instead of skipping them.
+REQUIRED = bool(os.environ.get("OPENAI_BINDINGS_WASM_REQUIRED"))
 #: No Pyodide call here may take longer than this, whatever goes wrong.
 CALL_LIMIT = 30.0
 
@@ -151,10 +153,16 @@ def _missing_pyodide() -> Optional[str]:
     return None
 
 
+def _absent(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"OPENAI_BINDINGS_WASM_REQUIRED is set, but {reason}")
+    pytest.skip(reason)
+
+
 def _skip_unless_pyodide() -> None:
     missing = _missing_pyodide()
     if missing:
-        pytest.skip(f"{missing}: run `{SETUP}` (it installs Node packages, wheels and chromium)")
+        _absent(f"{missing}: run `{SETUP}` (it installs Node packages, wheels and chromium)")
 
 
 @pytest.fixture(scope="session")
@@ -339,7 +347,13 @@ async def main():
             [{"role": "user", "content": "hello from wasm"}], model="gpt-4.1"
         )
         result = await client.create_chat_completion([{"role": "user", "content": "again"}])
+    import contextlib, io
+    from openai_bindings.cli import main as cli
+    listing = io.StringIO()
+    with contextlib.redirect_stdout(listing):
+        cli(["plugins"])
     return {
+        "plugins": [line.split(None, 1) for line in listing.getvalue().splitlines() if line.startswith("  ")],
         "platform": sys.platform,
         "transport": client.transport.name,
         "status": status,
@@ -359,6 +373,11 @@ async def main():
     assert result["fetch"] is None
     assert "web worker" in result["xhr"]  # Node has no synchronous XMLHttpRequest
     assert result["threads"] == 1
+    plugins = dict(result["plugins"])  # `openai-bindings plugins`, run inside Pyodide
+    assert plugins["fetch"].endswith("usable")
+    assert (
+        "not usable here: synchronous XMLHttpRequest exists only in a browser's web worker" in plugins["xhr"]
+    )
     sent = fake.requests[0]
     assert sent.headers["Authorization"] == "Bearer sk-test"
     assert json.loads(sent.body)["model"] == "gpt-4.1"
@@ -619,9 +638,9 @@ def artifacts(tmp_path: Path) -> Path:
 def _site(root: Path, project_wheel: Path) -> Iterator[str]:
     """examples/browser/serve.py on 127.0.0.1 serving ``root``, Pyodide's files and the wheels."""
     if not (PLAYWRIGHT_DIR / "index.mjs").is_file():
-        pytest.skip(f"playwright-core is not in {CACHE}: run `{SETUP}`")
+        _absent(f"playwright-core is not in {CACHE}: run `{SETUP}`")
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"chromium is not installed (apt-get install chromium, or run `{SETUP}` as root)")
+        _absent(f"chromium is not installed (apt-get install chromium, or run `{SETUP}` as root)")
     process = subprocess.Popen(
         [
             sys.executable,
