@@ -66,26 +66,6 @@ def _emscripten_reason() -> Optional[str]:
     return None
 
 
-def _in_web_worker() -> bool:
-    import js
-
-    return hasattr(js, "WorkerGlobalScope") and hasattr(js, "XMLHttpRequest")
-
-
-def _check_options(name: str, proxy: Any, verify: Any) -> None:
-    """The host, not Python, owns proxies and certificates here: refuse rather than ignore."""
-    if proxy is not None:
-        raise ValueError(
-            f"the {name!r} transport cannot use proxy=: the JavaScript host (the browser or Node) "
-            "decides how requests leave it; configure the proxy there, or leave proxy unset"
-        )
-    if verify is not True:
-        raise ValueError(
-            f"the {name!r} transport cannot change verify=: the JavaScript host checks TLS "
-            "certificates with its own trust store; leave verify at True"
-        )
-
-
 def _outgoing(request: Request) -> dict[str, str]:
     return {
         key: value
@@ -195,7 +175,39 @@ class _Exchange:
             self.controller.abort()
 
 
-class FetchTransport:
+class _HostTransport:
+    """What both JavaScript transports share: the host owns the network, and they run only
+    under Emscripten."""
+
+    name: str
+
+    def __init__(self, *, proxy: Any = None, verify: Any = True, trust_env: bool = True) -> None:
+        # The host, not Python, owns proxies and certificates here: refuse rather than ignore.
+        if proxy is not None:
+            raise ValueError(
+                f"the {self.name!r} transport cannot use proxy=: the JavaScript host (the browser or "
+                "Node) decides how requests leave it; configure the proxy there, or leave proxy unset"
+            )
+        if verify is not True:
+            raise ValueError(
+                f"the {self.name!r} transport cannot change verify=: the JavaScript host checks TLS "
+                "certificates with its own trust store; leave verify at True"
+            )
+
+    @classmethod
+    def unusable_reason(cls) -> Optional[str]:
+        """Why this host cannot use the transport, or None (shown by ``openai-bindings plugins``)."""
+        return _emscripten_reason() or cls._host_problem()
+
+    @staticmethod
+    def _host_problem() -> Optional[str]:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class FetchTransport(_HostTransport):
     """JavaScript's ``fetch`` (Pyodide): the answer streamed from its ``ReadableStream``.
 
     Redirects are not followed (``redirect: "manual"``). Headers the host owns
@@ -205,19 +217,13 @@ class FetchTransport:
 
     name = "fetch"
 
-    def __init__(self, *, proxy: Any = None, verify: Any = True, trust_env: bool = True) -> None:
-        _check_options(self.name, proxy, verify)
+    @staticmethod
+    def _host_problem() -> Optional[str]:
+        import js
 
-    @classmethod
-    def unusable_reason(cls) -> Optional[str]:
-        """Why this host cannot use the transport, or None (shown by ``openai-bindings plugins``)."""
-        reason = _emscripten_reason()
-        if reason is None:
-            import js
-
-            if not hasattr(js, "fetch") or not hasattr(js, "AbortController"):
-                return "this JavaScript host has no fetch/AbortController"
-        return reason
+        if not hasattr(js, "fetch") or not hasattr(js, "AbortController"):
+            return "this JavaScript host has no fetch/AbortController"
+        return None
 
     async def send(self, request: Request) -> Response:
         import js
@@ -280,11 +286,8 @@ class FetchTransport:
     async def close(self) -> None:
         """Nothing pooled here: the host keeps its own connections."""
 
-    def __repr__(self) -> str:
-        return "<FetchTransport>"
 
-
-class XHRTransport:
+class XHRTransport(_HostTransport):
     """Synchronous ``XMLHttpRequest``: the sync client's transport in a browser's web worker.
 
     The answer arrives whole (a stream's events come together at its end), and
@@ -294,20 +297,17 @@ class XHRTransport:
 
     name = "xhr"
 
-    def __init__(self, *, proxy: Any = None, verify: Any = True, trust_env: bool = True) -> None:
-        _check_options(self.name, proxy, verify)
+    @staticmethod
+    def _host_problem() -> Optional[str]:
+        import js
 
-    @classmethod
-    def unusable_reason(cls) -> Optional[str]:
-        """Why this host cannot use the transport, or None (shown by ``openai-bindings plugins``)."""
-        reason = _emscripten_reason()
-        if reason is None and not _in_web_worker():
-            return (
-                "synchronous XMLHttpRequest exists only in a browser's web worker (not in Node, "
-                "not on a page's main thread); use openai_bindings.AsyncOpenAI, whose 'fetch' "
-                "transport works wherever Pyodide runs"
-            )
-        return reason
+        if hasattr(js, "WorkerGlobalScope") and hasattr(js, "XMLHttpRequest"):
+            return None
+        return (
+            "synchronous XMLHttpRequest exists only in a browser's web worker (not in Node, "
+            "not on a page's main thread); use openai_bindings.AsyncOpenAI, whose 'fetch' "
+            "transport works wherever Pyodide runs"
+        )
 
     def send(self, request: Request) -> Response:
         import js
@@ -334,9 +334,6 @@ class XHRTransport:
 
     def close(self) -> None:
         """Nothing pooled here: the host keeps its own connections."""
-
-    def __repr__(self) -> str:
-        return "<XHRTransport>"
 
 
 def _parse_headers(text: str) -> List[Tuple[str, str]]:
