@@ -12,7 +12,7 @@ import inspect
 import os
 from typing import Any, AsyncIterator, Iterator
 
-from ._drive import to_thread
+from ._drive import HAS_THREADS
 from .errors import PluginError
 from .http import Request, Response
 from .plugins import Registered, get_registry
@@ -65,7 +65,9 @@ def resolve_transport(spec: Any, *, is_async: bool, provider: str = "openai") ->
                 "openai_bindings.AsyncOpenAI, or a sync transport such as 'urllib3' or 'stdlib'"
             )
         return instance
-    return ThreadedAsyncTransport(instance) if is_async else instance
+    if not is_async:
+        return instance
+    return ThreadedAsyncTransport(instance) if HAS_THREADS else InlineAsyncTransport(instance)
 
 
 def _build(name: str, source: str) -> Any:
@@ -88,7 +90,7 @@ class ThreadedAsyncTransport:
 
     This is how the standard-library transport works under asyncio with nothing
     else installed: each blocking step (send, each body chunk, close) runs in the
-    default executor and the event loop stays free (inline on a host without threads).
+    default executor and the event loop stays free.
     """
 
     def __init__(self, sync: Any) -> None:
@@ -96,12 +98,14 @@ class ThreadedAsyncTransport:
         self.name = getattr(sync, "name", type(sync).__name__)
 
     async def send(self, request: Request) -> Response:
-        response: Response = await to_thread(self.sync.send, request)
+        import asyncio
+
+        response: Response = await asyncio.to_thread(self.sync.send, request)
         chunks = iter(response.iter_bytes())
 
         async def body() -> AsyncIterator[bytes]:
             while True:
-                chunk = await to_thread(_next, chunks)
+                chunk = await asyncio.to_thread(_next, chunks)
                 if chunk is None:
                     return
                 yield chunk
@@ -110,13 +114,15 @@ class ThreadedAsyncTransport:
             status=response.status,
             headers=response.headers,
             stream=body(),
-            close=lambda: to_thread(response.close),
+            close=lambda: asyncio.to_thread(response.close),
         )
 
     async def close(self) -> None:
+        import asyncio
+
         close = getattr(self.sync, "close", None)
         if close is not None:
-            await to_thread(close)
+            await asyncio.to_thread(close)
 
     def __repr__(self) -> str:
         return f"<ThreadedAsyncTransport {self.sync!r}>"
@@ -124,3 +130,28 @@ class ThreadedAsyncTransport:
 
 def _next(chunks: Iterator[bytes]) -> bytes | None:
     return next(chunks, None)
+
+
+class InlineAsyncTransport:
+    """A sync transport under AsyncOpenAI where no thread can start (Pyodide, WASI).
+
+    Each blocking step runs on the event loop itself, which waits meanwhile: the
+    only way a sync transport (synchronous XHR in a web worker) can serve there.
+    The body stays a sync iterator, which the async client reads as it is.
+    """
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+        self.name = getattr(sync, "name", type(sync).__name__)
+
+    async def send(self, request: Request) -> Response:
+        response: Response = self.sync.send(request)
+        return response
+
+    async def close(self) -> None:
+        close = getattr(self.sync, "close", None)
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        return f"<InlineAsyncTransport {self.sync!r}>"

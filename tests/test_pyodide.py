@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 import openai_bindings
-from openai_bindings import _drive
+from openai_bindings import _drive, transport
 from openai_bindings.plugins import get_registry
 from openai_bindings.testing import FakeOpenAIServer
 from openai_bindings.testing.fake import sse
@@ -98,6 +98,7 @@ async def test_without_threads_sync_tools_and_sync_transports_run_inline(
     from openai_bindings.transports import StdlibTransport
 
     monkeypatch.setattr(_drive, "HAS_THREADS", False)
+    monkeypatch.setattr(transport, "HAS_THREADS", False)
     here = threading.get_ident()
     seen: List[int] = []
 
@@ -116,6 +117,7 @@ async def test_without_threads_sync_tools_and_sync_transports_run_inline(
         async with openai_bindings.AsyncOpenAI(
             base_url=server.base_url, transport=RecordingTransport()
         ) as client:
+            assert type(client.transport).__name__ == "InlineAsyncTransport"
             session = client.new_chat_session(model="gpt-4.1")
             assert await session.run("weather?", tools={"get_weather": get_weather}) == "It is sunny."
     assert seen and set(seen) == {here}
