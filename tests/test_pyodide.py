@@ -493,6 +493,22 @@ async def main():
     assert tool_message["role"] == "tool" and "sunny in Paris" in tool_message["content"]
 
 
+def test_an_answer_without_a_body(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
+    """A 204 has a null body in JavaScript (Pyodide's JsNull, not None)."""
+    fake.queue(Reply(status=204), path="/v1/things/1")
+    result = pyodide.run(
+        """
+async def main():
+    import openai_bindings
+    async with openai_bindings.AsyncOpenAI(base_url=BASE_URL) as client:
+        result = await client.request("DELETE", "/things/1")
+    return [result.status, result.body]
+""",
+        BASE_URL=fake.base_url,
+    )
+    assert result[0] == 204 and not result[1]
+
+
 def test_an_error_status_is_a_typed_error(pyodide: PyodideHost, fake: FakeOpenAIServer) -> None:
     fake.fail_with(404, "The model 'nope' does not exist", code="model_not_found")
     fake.fail_with(429, "slow down", headers={"Retry-After": "120"})
@@ -740,3 +756,33 @@ def test_the_sync_client_in_a_web_worker_uses_xhr(project_wheel: Path, artifacts
     assert result["timeout"] == "APITimeoutError"
     assert (result["async_transport"], result["async"]) == ("fetch", "echo: async")
     assert result["inline"] == "echo: inline"
+
+
+def test_the_conformance_kit_passes_inside_pyodide(pyodide: PyodideHost) -> None:
+    """acheck_transport(FetchTransport, server=URL): Pyodide cannot start a server, so the kit
+    scripts one on 127.0.0.1 over its HTTP control API, through the transport under test."""
+    try:
+        from openai_bindings.testing import acheck_transport  # noqa: F401 (the kit, from branch transports)
+    except ImportError:
+        pytest.skip("needs openai_bindings.testing.acheck_transport (the conformance kit)")
+    from openai_bindings.testing.server import LocalServer
+
+    with LocalServer() as server:
+        result = pyodide.run(
+            """
+async def main():
+    from openai_bindings.testing import acheck_transport
+    from openai_bindings.transports.fetch import FetchTransport
+    try:
+        report = await acheck_transport(FetchTransport, server=URL)
+    except AssertionError as error:
+        report = error.report
+    return {"text": str(report), "passed": report.passed, "failed": report.failed}
+""",
+            URL=server.url("/"),
+            limit=120,
+        )
+    assert result["failed"] == [], result["text"]
+    assert {"incremental_delivery", "read_timeout_before_headers", "read_timeout_mid_body"} <= set(
+        result["passed"]
+    ), result["text"]

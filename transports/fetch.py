@@ -256,7 +256,7 @@ class FetchTransport(_HostTransport):
                 "(the browser hides where it points); call the final URL directly"
             )
         headers = _incoming(raw.headers.entries())
-        if raw.body is None:  # 204, 304, HEAD
+        if not raw.body:  # null (Pyodide's falsy JsNull, or None): 204, 304, HEAD
             exchange.finished = True
             return Response(status=raw.status, headers=headers, stream=b"")
         exchange.reader = raw.body.getReader()
@@ -329,7 +329,7 @@ class XHRTransport(_HostTransport):
                 raise APITimeoutError(f"{where}: timed out waiting for the server") from error
             raise APIConnectionError(f"{where}: {_describe(error)}{_BROWSER_HINT}") from error
         headers = _incoming(_parse_headers(str(xhr.getAllResponseHeaders())))
-        body = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response is not None else b""
+        body = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
         return Response(status=xhr.status, headers=headers, stream=body)
 
     def close(self) -> None:
