@@ -758,7 +758,7 @@ def test_the_sync_client_in_a_web_worker_uses_xhr(project_wheel: Path, artifacts
     assert result["inline"] == "echo: inline"
 
 
-def test_the_conformance_kit_passes_inside_pyodide(pyodide: PyodideHost) -> None:
+def test_the_conformance_kit_passes_inside_pyodide(request: pytest.FixtureRequest) -> None:
     """acheck_transport(FetchTransport, server=URL): Pyodide cannot start a server, so the kit
     scripts one on 127.0.0.1 over its HTTP control API, through the transport under test."""
     try:
@@ -767,6 +767,7 @@ def test_the_conformance_kit_passes_inside_pyodide(pyodide: PyodideHost) -> None
         pytest.skip("needs openai_bindings.testing.acheck_transport (the conformance kit)")
     from openai_bindings.testing.server import LocalServer
 
+    pyodide: PyodideHost = request.getfixturevalue("pyodide")
     with LocalServer() as server:
         result = pyodide.run(
             """
