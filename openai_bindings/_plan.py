@@ -66,6 +66,7 @@ class APICall:
     headers: Optional[Dict[str, str]] = None  # an endpoint's own headers (OpenAI-Beta, ...)
     key: Optional[str] = None  # "POST /chat/completions": the parameter table's name for it
     form: Optional[Dict[str, Any]] = None  # a multipart body's fields (checked like a JSON body)
+    output_type: Any = None  # a Python type the answer is parsed into (structured outputs)
 
 
 @dataclass
@@ -129,6 +130,7 @@ class Streaming:
     callback: Optional[Callable[[Any], Any]]
     request: Request
     watch: Optional[Watch]
+    output_type: Any = None
 
 
 # -- the I/O steps, each behind the error boundary --------------------------------------------
@@ -343,7 +345,14 @@ def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[
                         if observers.error is not None or observers.complete is not None
                         else None
                     )
-                    return Streaming(response, client._stream_state(call), options.callback, request, watch)
+                    return Streaming(
+                        response,
+                        client._stream_state(call),
+                        options.callback,
+                        request,
+                        watch,
+                        call.output_type,
+                    )
                 try:
                     raw = yield ReadBody(response, request, guard, limit)
                 except APIConnectionError as failure:
@@ -354,7 +363,7 @@ def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[
                         Observers.call(
                             observers.complete, request=request, body=body, elapsed=time.monotonic() - started
                         )
-                    return APIResult(status, body, response.headers)
+                    return APIResult(status, body, response.headers, call.output_type)
             else:
                 error = yield from _status_failure(client, request, response, guard)
         if debug and not isinstance(error, APIStatusError):

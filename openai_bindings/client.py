@@ -196,6 +196,7 @@ class BaseClient(AllEndpoints):
             request=outcome.request,
             guard=self._guard,
             watch=outcome.watch,
+            output_type=outcome.output_type,
         )
         self._streams.add(stream)  # weakly: client.close() closes the streams still open
         stream._owner = self  # strongly: a stream keeps its client (and its pool) alive, not the reverse

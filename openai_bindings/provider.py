@@ -71,6 +71,11 @@ class Provider:
     key_required: ClassVar[bool] = True
     #: Endpoint names offered (see ENDPOINTS); None means all of them.
     endpoints: ClassVar[Optional[frozenset[str]]] = None
+    #: Parameters this provider takes beyond the OpenAI API's, by endpoint ("POST /chat/completions",
+    #: or "*" for every endpoint). With a mapping (even empty), a parameter neither the API nor this
+    #: provider knows is refused before sending, with a did-you-mean; None passes everything through
+    #: (the default for plugin providers, and the ``compatible`` provider's choice).
+    extra_params: ClassVar[Optional[Mapping[str, Tuple[str, ...]]]] = None
 
     def __init__(
         self,
@@ -104,6 +109,15 @@ class Provider:
         if endpoint in ("chat.completions", "responses"):
             return self.default_model
         return self.default_models.get(endpoint)
+
+    def check_params(self, key: Optional[str], params: Mapping[str, Any]) -> None:
+        """Refuse an unknown or mistyped parameter before sending (TypeError), when this provider checks."""
+        extra = self.extra_params
+        if extra is None or key is None or not params:
+            return
+        from .params import check_params
+
+        check_params(key, params, extra=extra.get(key, ()) + extra.get("*", ()))
 
     def check_endpoint(self, endpoint: str) -> None:
         """Raise before anything is sent when this provider has no such endpoint."""

@@ -70,15 +70,43 @@ def decode_success(raw: bytes, status: int, headers: Mapping[str, str]) -> Any:
 
 
 class APIResult:
-    """``status, body, headers = client.models()`` works, and so does ``result.body``."""
+    """``status, body, headers = client.models()`` works, and so does ``result.body``.
 
-    __slots__ = ("body", "headers", "request_id", "status")
+    With ``response_format=`` / ``text_format=`` a Python type, ``parsed`` is the answer as an
+    instance of it (None when the model refused, and then ``refusal`` says why).
+    """
 
-    def __init__(self, status: int, body: Any, headers: Headers) -> None:
+    __slots__ = ("_parsed", "body", "headers", "output_type", "request_id", "status")
+
+    def __init__(self, status: int, body: Any, headers: Headers, output_type: Any = None) -> None:
         self.status = status
         self.body = body
         self.headers = headers
         self.request_id: Optional[str] = find_request_id(headers)
+        self.output_type = output_type
+        self._parsed: Any = None
+
+    def _structured(self) -> tuple[Any, Optional[str]]:
+        if self.output_type is None:
+            return None, None
+        if self._parsed is None:
+            from .structured import parse_chat_completion, parse_response
+
+            body = self.body
+            is_response = isinstance(body, dict) and body.get("object") == "response"
+            parse = parse_response if is_response else parse_chat_completion
+            self._parsed = parse(self.output_type, body)
+        return self._parsed
+
+    @property
+    def parsed(self) -> Any:
+        """The answer parsed into the requested type (None without one, or when the model refused)."""
+        return self._structured()[0]
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The model's refusal, when it declined to answer in the requested format."""
+        return self._structured()[1]
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.status, self.body, self.headers))

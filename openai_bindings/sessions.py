@@ -17,8 +17,9 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from ._drive import Call, Gather, Thread, run_async, run_sync
 from .errors import OpenAIError, StreamError
-from .schema import function_schema, validate
+from .schema import convert_arguments, function_schema, validate
 from .streaming import LegacyChunk as SessionChunk
+from .structured import StructuredOutputError
 from .validation import validate_message, validate_messages
 
 __all__ = [
@@ -26,8 +27,10 @@ __all__ = [
     "ResponseObject",
     "ResponsesChatSession",
     "SessionChunk",
+    "StructuredReply",
     "ToolCall",
     "ToolLoopError",
+    "Usage",
     "validate_response_input",
 ]
 
@@ -39,8 +42,99 @@ class ToolLoopError(OpenAIError):
     """The model kept asking for tools past ``max_turns``."""
 
 
+#: The token counts a session totals, from either API's usage shape.
+USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+
+
+class Usage(dict):
+    """A session's token totals over every request it made (tool loops included).
+
+    A dict (``usage["input_tokens"]``, JSON as it is) that also reads as attributes
+    (``usage.input_tokens``); ``requests`` counts the requests that reported usage.
+    """
+
+    def __init__(self, values: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__({key: 0 for key in (*USAGE_KEYS, "requests")})
+        for key, value in (values or {}).items():
+            if key in self and isinstance(value, int) and not isinstance(value, bool):
+                self[key] = value
+
+    def __getattr__(self, name: str) -> int:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def add(self, usage: Any) -> None:
+        """Add one request's usage (chat's prompt/completion names or the Responses API's)."""
+        if not isinstance(usage, Mapping):
+            return
+        input_tokens = usage.get("input_tokens", usage.get("prompt_tokens"))
+        output_tokens = usage.get("output_tokens", usage.get("completion_tokens"))
+        input_details = usage.get("input_tokens_details") or usage.get("prompt_tokens_details") or {}
+        output_details = usage.get("output_tokens_details") or usage.get("completion_tokens_details") or {}
+        counts = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": usage.get("total_tokens"),
+            "cached_tokens": input_details.get("cached_tokens")
+            if isinstance(input_details, Mapping)
+            else None,
+            "reasoning_tokens": (
+                output_details.get("reasoning_tokens") if isinstance(output_details, Mapping) else None
+            ),
+        }
+        if (
+            counts["total_tokens"] is None
+            and isinstance(input_tokens, int)
+            and isinstance(output_tokens, int)
+        ):
+            counts["total_tokens"] = input_tokens + output_tokens
+        for key, value in counts.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                self[key] += value
+        self["requests"] += 1
+
+
+class StructuredReply(str):
+    """A reply's text that also carries it parsed into the session's ``response_format`` type.
+
+    ``parsed`` is the instance (None when the model refused); ``refusal`` says why it refused.
+    """
+
+    parsed: Any
+    refusal: Optional[str]
+
+    def __new__(cls, text: Optional[str], parsed: Any, refusal: Optional[str]) -> StructuredReply:
+        reply = super().__new__(cls, text or "")
+        reply.parsed = parsed
+        reply.refusal = refusal
+        return reply
+
+
 class ResponseObject(dict):
-    """A Responses API response: the decoded JSON (every output item kept) plus helpers."""
+    """A Responses API response: the decoded JSON (every output item kept) plus helpers.
+
+    With a Python type as the session's ``text_format``, ``parsed`` is the answer as an instance
+    of it (None when the model refused; ``refusal`` says why).
+    """
+
+    output_type: Any = None
+
+    @property
+    def parsed(self) -> Any:
+        return self._structured()[0]
+
+    @property
+    def refusal(self) -> Optional[str]:
+        return self._structured()[1]
+
+    def _structured(self) -> tuple[Any, Optional[str]]:
+        if self.output_type is None:
+            return None, None
+        from .structured import parse_response
+
+        return parse_response(self.output_type, self)
 
     @property
     def output_text(self) -> str:
@@ -239,7 +333,13 @@ class _Tools:
         if problems:
             record.error = "the arguments do not match the tool's schema: " + "; ".join(problems[:5])
             return record, None
-        return record, Thread(self.functions[name], **record.arguments)
+        function = self.functions[name]
+        try:  # a dataclass parameter receives a dataclass, an Enum one its member...
+            arguments = convert_arguments(function, record.arguments)
+        except (StructuredOutputError, TypeError, ValueError) as error:
+            record.error = f"the arguments do not fit the tool: {error}"
+            return record, None
+        return record, Thread(function, **arguments)
 
     @staticmethod
     def finish(record: ToolCall, value: Any, error: Optional[BaseException]) -> str:
@@ -259,6 +359,52 @@ class _Session:
         self.client = client
         # A key given as None never overrides anything (as in the original).
         self.options = {key: value for key, value in options.items() if value is not None}
+        self.usage = Usage()
+
+    #: What ``to_dict`` writes as "kind", so ``from_dict`` can tell the two sessions apart.
+    _kind: str = ""
+
+    def _options_dict(self) -> Dict[str, Any]:
+        """The options as JSON: a Python type for the output becomes the schema it stands for."""
+        from .structured import is_type_spec, response_format_for, text_format_for
+
+        out: Dict[str, Any] = {}
+        for key, value in self.options.items():
+            if key == "response_format" and is_type_spec(value):
+                value = response_format_for(value)
+            elif key == "text_format" and is_type_spec(value):
+                out["text"] = {
+                    **out.get("text", {}),
+                    **(self.options.get("text") or {}),
+                    **text_format_for(value),
+                }
+                continue
+            out[key] = value
+        try:
+            json.dumps(out)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"the session's options cannot be saved as JSON ({error}); keep Python objects out of "
+                "the options, or pass them again to from_dict(..., **options)"
+            ) from None
+        return out
+
+    def _base_dict(self) -> Dict[str, Any]:
+        return {"kind": self._kind, "version": 1, "options": self._options_dict(), "usage": dict(self.usage)}
+
+    @classmethod
+    def _check_dict(cls, data: Any) -> Dict[str, Any]:
+        if not isinstance(data, Mapping) or data.get("kind") != cls._kind:
+            kind = data.get("kind") if isinstance(data, Mapping) else None
+            raise ValueError(
+                f"{cls.__name__}.from_dict takes what {cls.__name__}.to_dict() made (kind {cls._kind!r}); "
+                f"got {type(data).__name__} of kind {kind!r}"
+            )
+        if data.get("version") != 1:
+            raise ValueError(
+                f"unknown session format version {data.get('version')!r} (this library writes 1)"
+            )
+        return dict(data)
 
     def _drive(self, plan: Any) -> Any:
         return run_async(plan) if self.client.is_async else run_sync(plan)
@@ -270,6 +416,13 @@ class _Session:
             params["stream_callback"] = _chunk_callback(callback)
         return params
 
+    @staticmethod
+    def _output_type(params: Dict[str, Any], name: str) -> Any:
+        from .structured import is_type_spec
+
+        value = params.get(name)
+        return value if value is not None and is_type_spec(value) else None
+
     #: How tool definitions are written: chat nests them under "function", Responses does not.
     _flat_tools = False
     #: Where the caller can look after ToolLoopError; and the loop's API-specific parts,
@@ -278,7 +431,7 @@ class _Session:
     _first_reply: Callable[..., Any]
     _tool_calls: Callable[[Any], List[tuple[str, str, str]]]
     _answer_tools: Callable[..., Any]
-    _final: Callable[[Any], Any]
+    _final: Callable[[Any, Dict[str, Any]], Any]
 
     def _check_prompt(self, prompt: Any) -> None:
         """Refuse a bad prompt before anything is sent (chat messages are checked when appended)."""
@@ -321,7 +474,7 @@ class _Session:
         for turn in range(max_turns):
             calls = self._tool_calls(reply)
             if not calls:
-                return self._final(reply)
+                return self._final(reply, overrides)
             if turn == max_turns - 1:
                 break
             records = yield from self._run_tools(tools, calls, on_tool_call)
@@ -389,19 +542,40 @@ class ChatSession(_Session):
     ) -> Any:
         """Ask for a reply to the history as it stands (appending it unless told not to)."""
         callback = _split_legacy(stream_callback, overrides)
-        return self._drive(self._reply(self._generate(append_response, callback, overrides)))
+        return self._drive(self._reply(self._generate(append_response, callback, overrides), overrides))
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    _kind = "chat"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The session as JSON-ready data: messages, options, usage (``from_dict`` restores it)."""
+        return {**self._base_dict(), "messages": copy.deepcopy(self.messages)}
+
+    @classmethod
+    def from_dict(cls, client: Any, data: Mapping[str, Any], **options: Any) -> ChatSession:
+        """A session restored from ``to_dict()``'s data, on ``client``; ``options`` override the saved
+        ones (pass ``response_format=MyType`` again to get parsed replies)."""
+        saved = cls._check_dict(data)
+        session = cls(client, saved.get("messages") or None, **{**(saved.get("options") or {}), **options})
+        session.usage = Usage(saved.get("usage"))
+        return session
 
     # -- plans -------------------------------------------------------------------------------
 
     def _generate(self, append: bool, callback: Any, overrides: Dict[str, Any]) -> Any:
         params = self._params(overrides, callback)
+        if params.get("stream") and "stream_options" not in params:
+            params["stream_options"] = {"include_usage": True}  # so the session can count the tokens
         result = yield Call(self.client.create_chat_completion, list(self.messages), **params)
         if params.get("stream"):
             if callback is None:  # stream=True given as an option: read it to the end here
                 result = yield Call(result.until_done)
             message = result.message
+            self.usage.add(result.usage)
         else:
             message = ((result.body or {}).get("choices") or [{}])[0].get("message")
+            self.usage.add((result.body or {}).get("usage"))
         if not isinstance(message, dict):
             raise OpenAIError(f"the reply held no message: {str(result.body)[:200]!r}")
         message = _followup(message)
@@ -409,18 +583,27 @@ class ChatSession(_Session):
             self.messages.append(message)
         return message
 
-    @staticmethod
-    def _reply(plan: Any) -> Any:
+    def _reply(self, plan: Any, overrides: Dict[str, Any]) -> Any:
         message = yield from plan
         if message.get("tool_calls") or message.get("function_call"):
             return message
-        return message.get("content")
+        return self._text(message, overrides)
+
+    def _text(self, message: Dict[str, Any], overrides: Dict[str, Any]) -> Any:
+        """The reply's text; with a Python type as response_format, parsed too (StructuredReply)."""
+        output_type = self._output_type({**self.options, **overrides}, "response_format")
+        if output_type is None:
+            return message.get("content")
+        from .structured import parse_message
+
+        parsed, refusal = parse_message(output_type, message)
+        return StructuredReply(message.get("content"), parsed, refusal)
 
     def _send(self, message: Any, callback: Any, overrides: Dict[str, Any]) -> Any:
         before = len(self.messages)
         self.append_message(message)
         try:
-            return (yield from self._reply(self._generate(True, callback, overrides)))
+            return (yield from self._reply(self._generate(True, callback, overrides), overrides))
         except BaseException:
             del self.messages[before:]  # exactly as it was: the caller may simply retry
             raise
@@ -454,9 +637,8 @@ class ChatSession(_Session):
             self.append_message({"role": "function", "name": records[0].name, "content": records[0].result})
         return (yield from self._generate(True, callback, overrides))
 
-    @staticmethod
-    def _final(message: Dict[str, Any]) -> Any:
-        return message.get("content")
+    def _final(self, message: Dict[str, Any], overrides: Dict[str, Any]) -> Any:
+        return self._text(message, overrides)
 
 
 def _followup(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -554,6 +736,8 @@ class ResponsesChatSession(_Session):
         if not isinstance(body, dict):
             raise OpenAIError(f"the reply was not a response object: {str(body)[:200]!r}")
         response = ResponseObject(body)
+        response.output_type = self._output_type(params, "text_format")
+        self.usage.add(body.get("usage"))
         if self.local_history:
             self.items = (
                 self.items + sent + [_echo(item) for item in response.get("output") or () if _echoable(item)]
@@ -582,5 +766,35 @@ class ResponsesChatSession(_Session):
         return (yield from self._create(outputs, callback, overrides))
 
     @staticmethod
-    def _final(response: ResponseObject) -> Any:
+    def _final(response: ResponseObject, overrides: Dict[str, Any]) -> Any:
         return response
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    _kind = "responses"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The session as JSON-ready data: the chain (or the local items), options, usage, responses."""
+        return {
+            **self._base_dict(),
+            "current_response_id": self.current_response_id,
+            "local_history": self.local_history,
+            "items": copy.deepcopy(self.items),
+            "response_history": [dict(response) for response in self.response_history],
+        }
+
+    @classmethod
+    def from_dict(cls, client: Any, data: Mapping[str, Any], **options: Any) -> ResponsesChatSession:
+        """A session restored from ``to_dict()``'s data, on ``client``: the next send continues the chain
+        (or the local history). ``options`` override the saved ones (``text_format=MyType``...)."""
+        saved = cls._check_dict(data)
+        session = cls(
+            client,
+            previous_response_id=saved.get("current_response_id"),
+            local_history=bool(saved.get("local_history")),
+            **{**(saved.get("options") or {}), **options},
+        )
+        session.items = copy.deepcopy(list(saved.get("items") or ()))
+        session.response_history = [ResponseObject(r) for r in saved.get("response_history") or ()]
+        session.usage = Usage(saved.get("usage"))
+        return session

@@ -62,8 +62,10 @@ class _StreamBase:
         request: Optional[Request] = None,
         guard: Optional[Guard] = None,
         watch: Optional[Watch] = None,
+        output_type: Any = None,
     ) -> None:
         self.response = response
+        self.output_type = output_type
         self.state = state
         self.callback = callback
         self.request = request
@@ -236,6 +238,28 @@ class _StreamBase:
     @property
     def usage(self) -> Optional[Dict[str, Any]]:
         return self.state.usage
+
+    def _structured(self) -> tuple[Any, Optional[str]]:
+        if self.output_type is None:
+            return None, None
+        from .structured import parse_message, parse_response
+
+        if self.state.kind == "responses":
+            return parse_response(self.output_type, self.state.response)
+        return parse_message(self.output_type, self.message, self.finish_reason)
+
+    @property
+    def parsed(self) -> Any:
+        """A finished stream's answer parsed into the requested type (None without one, or on refusal)."""
+        return self._structured()[0]
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The refusal the model streamed, if it declined to answer in the requested format."""
+        if self.output_type is None and self.state.kind == "chat":
+            message = self.message
+            return message.get("refusal") if message else None
+        return self._structured()[1]
 
     @property
     def final_response(self) -> Optional[Dict[str, Any]]:

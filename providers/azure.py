@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, ClassVar, Dict, Optional, Union
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple, Union
 
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider, _query
@@ -43,6 +43,8 @@ class AzureProvider(Provider):
     default_model = None
     api_key_env = ("AZURE_OPENAI_API_KEY",)
     base_url_env = ("AZURE_OPENAI_ENDPOINT",)
+    #: Azure's "On Your Data" extension to chat completions.
+    extra_params: ClassVar[Mapping[str, Tuple[str, ...]]] = {"POST /chat/completions": ("data_sources",)}
     auth_header = "api-key"
     auth_prefix = ""
     default_models: ClassVar[Dict[str, str]] = {}

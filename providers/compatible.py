@@ -25,6 +25,15 @@ class CompatibleProvider(Provider):
     default_models: ClassVar[Dict[str, str]] = {}
     key_required = False
 
+    def adjust_body(self, endpoint: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        """An assistant message that carries tool calls is sent with ``content: ""``, not null:
+        llama.cpp's server refuses null there, and every other server takes the empty string."""
+        messages = body.get("messages") if endpoint == "chat.completions" else None
+        if not messages or not any(_null_with_calls(m) for m in messages):
+            return body
+        fixed = [{**m, "content": ""} if _null_with_calls(m) else m for m in messages]
+        return {**body, "messages": fixed}
+
     def __init__(self, *, base_url: Optional[str] = None, **kwargs: Any) -> None:
         import os
 
@@ -46,3 +55,12 @@ class AsyncCompatible(AsyncOpenAI):
     """``AsyncOpenAI(provider="compatible")``."""
 
     default_provider = "compatible"
+
+
+def _null_with_calls(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and message.get("role") == "assistant"
+        and message.get("content") is None
+        and bool(message.get("tool_calls") or message.get("function_call"))
+    )

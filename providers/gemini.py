@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Mapping, Tuple
+
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider
 
@@ -16,6 +18,8 @@ class GeminiProvider(Provider):
     default_model = "gemini-2.5-flash"
     api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = ("GEMINI_BASE_URL",)
+    #: Gemini's own options travel in extra_body={"google": {...}}, so nothing beyond the API's.
+    extra_params: ClassVar[Mapping[str, Tuple[str, ...]]] = {}
     default_models = {"embeddings": "gemini-embedding-001"}
     #: What the OpenAI-compatible endpoint serves (batches run on uploaded JSONL files).
     endpoints = frozenset(

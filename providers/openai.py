@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, ClassVar, Mapping, Optional, Tuple
 
 from openai_bindings.provider import Provider
 
@@ -18,6 +18,7 @@ class OpenAIProvider(Provider):
     default_model = "gpt-4.1"
     api_key_env = ("OPENAI_API_KEY",)
     base_url_env = ("OPENAI_BASE_URL",)
+    extra_params: ClassVar[Mapping[str, Tuple[str, ...]]] = {}  # the API's own, nothing more
 
     def __init__(
         self, *, organization: Optional[str] = None, project: Optional[str] = None, **kwargs: Any

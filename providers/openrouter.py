@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, ClassVar, Mapping, Optional, Tuple
 
 from openai_bindings.client import AsyncOpenAI, OpenAI
 from openai_bindings.provider import Provider
@@ -24,6 +24,22 @@ class OpenRouterProvider(Provider):
     default_model = "openai/gpt-4.1"
     api_key_env = ("OPENROUTER_API_KEY",)
     base_url_env = ("OPENROUTER_BASE_URL",)
+    #: OpenRouter's routing and sampling options, beyond the API's.
+    extra_params: ClassVar[Mapping[str, Tuple[str, ...]]] = {
+        "*": (
+            "provider",
+            "models",
+            "route",
+            "transforms",
+            "plugins",
+            "reasoning",
+            "usage",
+            "top_k",
+            "min_p",
+            "top_a",
+            "repetition_penalty",
+        )
+    }
     default_models = {"embeddings": "openai/text-embedding-3-small"}
     endpoints = frozenset({"chat.completions", "completions", "embeddings", "models", "responses"})
 

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import make_distribution
 
 import openai_bindings
 from openai_bindings import PluginError, hookimpl, plugins
@@ -55,15 +56,6 @@ from openai_bindings import hookimpl
 def register_providers(register):
     raise ValueError("cannot register today")
 """
-
-
-def make_distribution(site: Path, dist: str, module: str, source: str, entry: str | None = None) -> None:
-    """Write an installed distribution (a .dist-info with an entry point) and its module."""
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[openai_bindings]\n{entry or module} = {module}\n")
 
 
 @pytest.fixture

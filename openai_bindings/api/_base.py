@@ -82,8 +82,11 @@ class Endpoints:
     ) -> Any:
         """A request whose parameters go as a JSON body."""
         options, body = split_options(params)
+        output_type = _structured(body)
         if model:
             self._with_model(body, endpoint)
+        key = f"{method} {template}"
+        self.provider.check_params(key, body)
         call = APICall(
             method,
             self._path(template, ids),
@@ -92,7 +95,8 @@ class Endpoints:
             stream=self._stream_kind(body, stream),
             legacy=legacy,
             headers=headers,
-            key=f"{method} {template}",
+            key=key,
+            output_type=output_type,
         )
         return self._run(call, options)
 
@@ -109,6 +113,8 @@ class Endpoints:
     ) -> Any:
         """A request whose parameters go in the query string (GET, DELETE, bodiless POST)."""
         options, query = split_options(params)
+        key = f"{method} {template}"
+        self.provider.check_params(key, query)
         call = APICall(
             method,
             self._path(template, ids),
@@ -116,7 +122,7 @@ class Endpoints:
             params=query or None,
             raw=raw,
             headers=headers,
-            key=f"{method} {template}",
+            key=key,
         )
         return self._run(call, options)
 
@@ -138,6 +144,9 @@ class Endpoints:
         options, fields = split_options(params)
         if model:
             self._with_model(fields, endpoint)
+        self.provider.check_params(
+            f"POST {template}", {**fields, **{name.split("[")[0]: True for name, _ in files}}
+        )
         body = MultipartBody(fields, files)
         call = APICall(
             "POST",
@@ -151,3 +160,26 @@ class Endpoints:
             form=fields,
         )
         return self._run(call, options)
+
+
+def _structured(body: Dict[str, Any]) -> Any:
+    """Turn ``response_format=`` / ``text_format=`` given as a Python type into the strict schema the
+    API takes; the type, for parsing the answer (None when none was given)."""
+    response_format = body.get("response_format")
+    text_format = body.pop("text_format", None)
+    if response_format is None and text_format is None:
+        return None
+    from ..structured import is_type_spec, response_format_for, text_format_for
+
+    if text_format is not None:
+        if not is_type_spec(text_format):
+            raise TypeError(
+                "text_format takes a Python type (a dataclass, TypedDict, pydantic model...); for a "
+                "schema as a dict, pass text={'format': {...}}"
+            )
+        body["text"] = {**(body.get("text") or {}), **text_format_for(text_format)}
+        return text_format
+    if is_type_spec(response_format):
+        body["response_format"] = response_format_for(response_format)
+        return response_format
+    return None

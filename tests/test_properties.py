@@ -1,0 +1,123 @@
+"""Properties over arbitrary input: the decoders and checks fail only in the ways they promise.
+
+Short bounded runs (CI runs them every time); a failure prints the smallest input that breaks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, List
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openai_bindings import StreamError
+from openai_bindings.accumulate import StreamState
+from openai_bindings.errors import APIStatusError, error_message, status_error
+from openai_bindings.validation import validate_messages
+
+BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Bytes that look like streams: SSE field lines, JSON fragments, line ends of every kind, junk.
+PIECES = st.sampled_from(
+    [
+        b"data: ",
+        b"data:",
+        b"event: error\n",
+        b"id: 7\n",
+        b"retry: 15\n",
+        b"retry: \xe2\x93\xb5\n",
+        b": comment\n",
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b"\xef\xbb\xbf",
+        b"[DONE]",
+        b'{"choices": [{"index": 0, "delta": {"content": "hi"}}]}',
+        b'{"choices": [null]}',
+        b'{"choices": [{"delta": {"tool_calls": [[]]}}]}',
+        b'{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": 5}}]}}]}',
+        b'{"error": {"message": "boom"}}',
+        b'{"type": "response.output_text.delta", "delta": "x"}',
+        b'{"type": "response.completed", "response": 3}',
+        b"[1, 2]",
+        b'"text"',
+        b"null",
+        b"\xff\xfe",
+    ]
+)
+STREAMS = st.one_of(st.binary(max_size=300), st.lists(PIECES, max_size=30).map(b"".join))
+
+
+def split(data: bytes, cuts: List[int]) -> List[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+def decode(kind: str, chunks: List[bytes]) -> tuple[List[Any], Any]:
+    """Feed the chunks; the events and what failed (never any other exception)."""
+    state = StreamState(kind)
+    events: List[Any] = []
+    for chunk in chunks:
+        events += state.feed(chunk)
+    events += state.end()
+    failure = state.failed
+    assert failure is None or isinstance(failure, StreamError)
+    return [json.dumps(e, sort_keys=True, default=str) for e in events], str(failure) if failure else None
+
+
+@BOUNDED
+@given(
+    STREAMS,
+    st.lists(st.integers(min_value=0), max_size=12),
+    st.sampled_from(["chat", "responses", "completion", "events"]),
+)
+def test_any_bytes_in_any_chunking_give_the_same_events_or_a_stream_error(data, cuts, kind):
+    whole = decode(kind, [data])
+    assert decode(kind, split(data, cuts)) == whole
+
+
+@BOUNDED
+@given(STREAMS)
+def test_whatever_a_chat_stream_adds_up_to_can_be_read(data):
+    state = StreamState("chat")
+    state.feed(data)
+    state.end()
+    for index in list(state.choices):
+        message = state.message_of(index)
+        assert isinstance(message, dict) and message["role"]
+    assert isinstance(state.text_of(0), str)
+
+
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                ["error", "message", "msg", "detail", "code", "type", "param", "status", "loc", "x"]
+            ),
+            children,
+            max_size=5,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@BOUNDED
+@given(st.one_of(JSONISH, st.text(max_size=200)), st.integers(min_value=300, max_value=599))
+def test_any_error_body_gives_a_message_and_a_typed_error(body, status):
+    message, fields = error_message(body)
+    assert isinstance(message, str) and len(message) <= 500
+    assert all(value is None or isinstance(value, str) for value in fields.values())
+    error = status_error(status, body, {"location": "x"} if status < 400 else {})
+    assert isinstance(error, APIStatusError) and str(error)
+
+
+@BOUNDED
+@given(st.one_of(JSONISH, st.lists(JSONISH, max_size=4), st.text(max_size=20)))
+def test_any_messages_are_accepted_or_refused_with_value_or_type_error(messages):
+    with contextlib.suppress(ValueError, TypeError):
+        validate_messages(messages)
