@@ -368,6 +368,7 @@ def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[
                 error = yield from _status_failure(client, request, response, guard)
         if debug and not isinstance(error, APIStatusError):
             _log_failure(client, request, attempt, sent, error)
+        wait = _retry_wait(error, attempt, retries, max_wait, request)
         if observers.error is not None:
             Observers.call(
                 observers.error,
@@ -375,8 +376,8 @@ def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[
                 error=error,
                 elapsed=time.monotonic() - sent,
                 attempt=attempt,
+                final=wait is None,
             )
-        wait = _retry_wait(error, attempt, retries, max_wait, request)
         if wait is None:
             raise error
         yield Sleep(wait)

@@ -184,8 +184,9 @@ Accumulator = Callable[["StreamState", Any], Any]
 class StreamState:
     """Bytes in, decoded events out, and what they add up to. Knows no I/O.
 
-    ``kind``: "chat", "completion", "responses", "transcription", or "events" (no
-    accumulation: each event decoded, JSON when it parses, else its text).
+    ``kind``: "chat", "completion", "responses", "transcription", "events" (no
+    accumulation: each event decoded, JSON when it parses, else its text), or "bytes"
+    (not SSE at all: each chunk of the body as it arrives, for audio).
     """
 
     def __init__(
@@ -216,12 +217,15 @@ class StreamState:
         """The events completed by this chunk (those before any error; then ``failed`` is set)."""
         if self.done or self.failed is not None:
             return []
+        if self.kind == "bytes":
+            self.count += 1
+            return [chunk]
         raw = self.decoder.feed(chunk)
         return self._events(raw) if raw else raw
 
     def end(self) -> List[Any]:
         """The events still held at the end of the body (a last event without its blank line)."""
-        if self.done or self.failed is not None:
+        if self.done or self.failed is not None or self.kind == "bytes":
             return []
         return self._events(self.decoder.end())
 
@@ -385,6 +389,7 @@ _ACCUMULATORS: Dict[str, Accumulator] = {
     "responses": _fold_responses,
     "transcription": _fold_transcription,
     "events": _fold_nothing,
+    "bytes": _fold_nothing,
 }
 
 

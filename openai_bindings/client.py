@@ -22,6 +22,7 @@ from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_p
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
+from .background import Background
 from .errors import OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike
 from .pagination import AsyncPaginator, Paginator
@@ -300,8 +301,11 @@ class BaseClient(AllEndpoints):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient):
-    """The sync client. ``with OpenAI() as client:`` closes its connections at the end."""
+class OpenAI(BaseClient, Background):
+    """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
+
+    ``submit(...)`` runs a call in the background for hosts with their own event loop.
+    """
 
     is_async = False
 
@@ -317,6 +321,7 @@ class OpenAI(BaseClient):
         if self.closed:
             return
         self.closed = True
+        self._shutdown_background()
         for pending in self._close_streams():
             _discard(pending)
         close = getattr(self.transport, "close", None)

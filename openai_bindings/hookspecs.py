@@ -43,9 +43,10 @@ def on_response(request: Any, response: Any, elapsed: float, attempt: int) -> No
 
 
 @hookspec
-def on_error(request: Any, error: Any, elapsed: float, attempt: int) -> None:
+def on_error(request: Any, error: Any, elapsed: float, attempt: int, final: bool) -> None:
     """Each failed attempt (an APIConnectionError or an APIStatusError), and a stream that fails
-    midway (``elapsed``: seconds since the attempt was sent)."""
+    midway (``elapsed``: seconds since the attempt was sent). ``final`` is True when no retry
+    follows: the call raises ``error`` (a tracer ends its span there)."""
 
 
 @hookspec

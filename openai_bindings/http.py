@@ -42,15 +42,23 @@ class Headers(MutableMapping[str, str]):
     __slots__ = ("_items",)
 
     def __init__(self, headers: HeadersLike | None = None) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
+        items: dict[str, tuple[str, str]] = {}
+        self._items = items
         if headers is None:
             return
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        if type(headers) is Headers:
+            items.update(headers._items)
+            return
+        # Exact types first: an isinstance check against the Mapping ABC costs more than the copy.
+        is_mapping = type(headers) is dict or (
+            type(headers) not in (list, tuple) and isinstance(headers, Mapping)
+        )
+        pairs: Iterable[Tuple[str, str]] = headers.items() if is_mapping else headers  # type: ignore[union-attr,assignment]
         for key, value in pairs:
             lower = key.lower()
-            if lower in self._items and not isinstance(headers, Mapping):
-                value = f"{self._items[lower][1]}, {value}"
-            self._items[lower] = (key, str(value))
+            if not is_mapping and lower in items:
+                value = f"{items[lower][1]}, {value}"
+            items[lower] = (key, value if type(value) is str else str(value))
 
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()][1]

@@ -187,15 +187,22 @@ def _normalise(name: str) -> str:
 
 
 def _entry_points() -> Iterator[tuple[Any, str]]:
+    """Our group's entry points, with their distribution's name.
+
+    ``entry_points(group=)`` reads each distribution's entry_points.txt only; the METADATA
+    (an email message to parse) is read just for the distributions that have one of ours.
+    Reading every distribution's METADATA cost 45-58 ms of a cold start.
+    """
     import importlib.metadata  # only here: scanning distributions is the slow part of loading
 
     seen: set[str] = set()
-    for dist in importlib.metadata.distributions():
-        dist_name = dist.metadata["Name"] or "unknown distribution"
-        for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP and ep.name not in seen:
-                seen.add(ep.name)  # the first on sys.path wins, as for imports
-                yield ep, dist_name
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)  # the first on sys.path wins, as for imports
+        dist = getattr(ep, "dist", None)
+        name = (dist.metadata["Name"] if dist is not None else None) or "unknown distribution"
+        yield ep, name
 
 
 def _load() -> Registry:

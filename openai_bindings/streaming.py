@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from ._boundary import Guard
 from ._logging import logger
@@ -28,6 +28,7 @@ from .result import expected_length, find_request_id
 
 if TYPE_CHECKING:
     import asyncio
+    import os
 
 __all__ = ["DONE", "AsyncStream", "LegacyChunk", "Stream", "StreamState"]
 
@@ -138,6 +139,7 @@ class _StreamBase:
                 error=error,
                 elapsed=time.monotonic() - watch.sent,
                 attempt=watch.attempt,
+                final=True,
             )
 
     def _abort(self, error: BaseException) -> None:
@@ -351,6 +353,14 @@ class Stream(_StreamBase):
             pass
         return self
 
+    def write_to_file(self, path: Union[str, os.PathLike[str]]) -> int:
+        """A byte stream (``speech(..., stream=True)``) written to ``path`` as it arrives; its size."""
+        written = 0
+        with open(path, "wb") as target:
+            for chunk in self:
+                written += target.write(_as_bytes(chunk))
+        return written
+
     def close(self) -> None:
         """Stop reading and let go of the connection (safe to call twice)."""
         if not self._finished:
@@ -466,6 +476,14 @@ class AsyncStream(_StreamBase):
             pass
         return self
 
+    async def write_to_file(self, path: Union[str, os.PathLike[str]]) -> int:
+        """A byte stream written to ``path`` as it arrives (writes are small and local)."""
+        written = 0
+        with open(path, "wb") as target:  # chunks are small: no thread hop per chunk
+            async for chunk in self:
+                written += target.write(_as_bytes(chunk))
+        return written
+
     async def aclose(self) -> None:
         """Stop reading and let go of the connection (safe to call twice)."""
         if not self._finished:
@@ -513,6 +531,12 @@ def _release(response: Response, loop: Optional[asyncio.AbstractEventLoop]) -> N
     closer = getattr(result, "close", None)
     if closer is not None:
         closer()  # no loop left to run it: silence "never awaited"
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    if not isinstance(chunk, (bytes, bytearray)):
+        raise TypeError("write_to_file is for byte streams (speech); this stream carries decoded events")
+    return bytes(chunk)
 
 
 def aborted_error() -> ClientClosedError:

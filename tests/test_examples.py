@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -44,6 +47,19 @@ def script_recipe(server):
     server.reply_with('{"title": "Pancakes", "ingredients": ["flour", "milk", "eggs"]}')
 
 
+def script_structured(server):
+    server.reply_with(
+        '{"title": "Pancakes", "ingredients": ["flour", "milk"], "difficulty": "easy", "minutes": 15}',
+        '{"title": "Croissants", "ingredients": ["flour", "butter"], "difficulty": "hard", "minutes": null}',
+    )
+
+
+def script_country(server):
+    server.reply_with(
+        '{"name": "Portugal", "capital": "Lisbon", "population": 10300000, "languages": ["Portuguese"]}'
+    )
+
+
 CASES = {
     "basic_chat.py": (script_none, "echo: Write a 'Hello world' program in Lua"),
     "function_calling.py": (script_function_calling, "[2, 8, 28, 92, 9]}) = 33.26"),
@@ -64,18 +80,49 @@ CASES = {
     "responses_vision.py": (script_none, "echo: Describe this image in one sentence."),
     "tool_loop.py": (script_tool_loop, "Rome is warmer today."),
     "async_chat.py": (script_none, "Name a red fruit -> echo: Name a red fruit"),
+    "structured_output.py": (script_structured, "Pancakes (easy, 15 min): flour, milk\nsession: Croissants"),
+    "structured_output_pydantic.py": (script_country, "Portugal: capital Lisbon, 10,300,000 people"),
+    "tk_chat.py": (script_none, "you: Hello\nassistant: echo: Hello"),
 }
+#: Examples that take arguments when a test runs them.
+ARGS = {"tk_chat.py": ["--demo", "Hello"]}
 
 
 def test_every_example_has_a_case():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(CASES)
 
 
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """A virtual X display for the Tk example (Debian's xvfb), or a skip that says how to get one."""
+    pytest.importorskip("tkinter", reason="the Tk example needs Python's tkinter")
+    if shutil.which("Xvfb") is None:
+        pytest.skip("the Tk example needs a display: apt-get install xvfb (CI installs it)")
+    number = 90 + os.getpid() % 500
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not os.path.exists(f"/tmp/.X11-unix/X{number}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_example_runs(name, fake, tmp_path):
+def test_example_runs(name, fake, tmp_path, request):
     script, expected = CASES[name]
     script(fake)
+    if name == "structured_output_pydantic.py":
+        pytest.importorskip("pydantic", reason="pip install pydantic (the test extra has it)")
+    extra = {"DISPLAY": request.getfixturevalue("display")} if name == "tk_chat.py" else {}
     env = {
+        **extra,
         **os.environ,
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_BASE_URL": fake.base_url,
@@ -84,7 +131,7 @@ def test_example_runs(name, fake, tmp_path):
         "OPENROUTER_API_KEY": "test",
         "OPENROUTER_BASE_URL": fake.base_url,
     }
-    args = [str(tmp_path / "out.png")] if name == "image_generation.py" else []
+    args = [str(tmp_path / "out.png")] if name == "image_generation.py" else ARGS.get(name, [])
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,

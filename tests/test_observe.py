@@ -42,9 +42,9 @@ def on_response(request, response, elapsed, attempt):
     SEEN.append(("response", response.status, attempt))
 
 @hookimpl
-def on_error(request, error, elapsed, attempt):
+def on_error(request, error, elapsed, attempt, final):
     assert elapsed >= 0
-    SEEN.append(("error", type(error).__name__, attempt))
+    SEEN.append(("error", type(error).__name__, attempt, final))
 
 @hookimpl
 def on_complete(request, body, elapsed):
@@ -82,7 +82,7 @@ def test_a_retried_call(make_caller, fake, seen):
     call("create_chat_completion", HI)
     assert seen[1:] == [
         ("response", 500, 1),
-        ("error", "InternalServerError", 1),
+        ("error", "InternalServerError", 1, False),
         ("response", 200, 2),
         ("complete", "chat.completion"),
     ]
@@ -99,10 +99,10 @@ def test_failed_calls(make_caller, fake, seen):
     assert seen == [
         ("prepare", "POST", "completions", "openai"),
         ("response", 400, 1),
-        ("error", "BadRequestError", 1),
+        ("error", "BadRequestError", 1, True),
         ("prepare", "GET", "models", "openai"),
         ("response", 200, 1),  # the headers arrived; then the body was cut
-        ("error", "APIConnectionError", 1),
+        ("error", "APIConnectionError", 1, True),
     ]
 
 
@@ -116,7 +116,7 @@ def test_streams_report_the_whole_when_they_end_and_errors_midway(make_caller, f
     stream = call("create_chat_completion", HI, stream=True)
     with pytest.raises(APIConnectionError):
         call.events(stream)
-    assert seen[1:] == [("response", 200, 1), ("error", "APIConnectionError", 1)]
+    assert seen[1:] == [("response", 200, 1), ("error", "APIConnectionError", 1, True)]
 
 
 def test_a_hook_that_raises_does_not_break_the_call(fake):
