@@ -177,7 +177,16 @@ def project_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", "build", "dist", "*.egg-info", "node_modules", ".venv", "tests", "bench"
+            ".git",
+            "__pycache__",
+            "build",
+            "dist",
+            "*.egg-info",
+            "node_modules",
+            ".venv",
+            "tests",
+            "bench",
+            "*.whl",
         ),
     )
     subprocess.run(
