@@ -796,3 +796,32 @@ async def main():
     assert {"incremental_delivery", "read_timeout_before_headers", "read_timeout_mid_body"} <= set(
         result["passed"]
     ), result["text"]
+
+
+def test_the_browser_example_as_its_readme_runs_it(project_wheel: Path, artifacts: Path) -> None:
+    """The README's commands: `openai-bindings fake-server --cors`, serve.py, the page in a browser."""
+    command = [sys.executable, "-m", "openai_bindings", "fake-server", "--cors", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stderr is not None
+        base_url = server.stdout.readline().strip()  # the command prints its base URL first
+        if not base_url:
+            server.wait(10)
+            if server.returncode == 2:  # argparse: no such command or option yet
+                pytest.skip(
+                    f"`openai-bindings fake-server --cors` is not there: {server.stderr.read()[-200:]}"
+                )
+            pytest.fail(f"fake-server printed no URL: {server.stderr.read()[-2000:]}")
+        with _site(EXAMPLE, project_wheel) as site:
+            outcome = _drive_page(
+                f"{site}?api={base_url}", artifacts / "browser-readme.png", "Hello from the page", print
+            )
+    finally:
+        server.terminate()
+        server.wait(10)
+        for stream in (server.stdout, server.stderr):
+            if stream is not None:
+                stream.close()
+    assert outcome["state"] == "done", outcome
+    assert outcome["answer"] == "echo: Hello from the page"
+    assert "transport 'fetch'" in outcome["status"]
