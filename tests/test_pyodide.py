@@ -90,6 +90,34 @@ def test_the_fetch_transport_refuses_options_the_host_owns() -> None:
             cls(verify=False)
 
 
+def test_what_the_javascript_transports_send_and_hand_on() -> None:
+    """Headers the host owns stay out; a body the host decoded loses its encoding's headers."""
+    from openai_bindings.transports import fetch
+
+    request = openai_bindings.Request(
+        "POST",
+        "http://127.0.0.1:9/v1/x",
+        {
+            "Content-Length": "2",
+            "User-Agent": "ua",
+            "Authorization": "Bearer k",
+            "Sec-Fetch-Mode": "x",
+            "A": "b",
+        },
+        b"{}",
+    )
+    assert fetch._outgoing(request) == {"Authorization": "Bearer k", "A": "b"}
+    assert fetch._incoming(
+        [("Content-Encoding", "gzip"), ("Content-Length", "10"), ("X-Request-Id", "r")]
+    ) == [("X-Request-Id", "r")]
+    assert fetch._incoming([("Content-Length", "10")]) == [("Content-Length", "10")]
+    assert fetch._parse_headers("content-type: a/b\r\nx-request-id: r: 1\r\n") == [
+        ("content-type", "a/b"),
+        ("x-request-id", "r: 1"),
+    ]
+    assert fetch._milliseconds(0.3, 0.5) == 800 and fetch._milliseconds(1.0, None) is None
+
+
 async def test_without_threads_sync_tools_and_sync_transports_run_inline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
