@@ -164,7 +164,7 @@ class Send(Step):
 class ReadBody(Step):
     """Read a whole body, bounded, length-checked, and release the connection."""
 
-    __slots__ = ("guard", "limit", "request", "response", "truncate")
+    __slots__ = ("chunks", "complete", "guard", "limit", "request", "response", "size", "truncate")
 
     def __init__(
         self, response: Response, request: Request, guard: Guard, limit: Optional[int], truncate: bool = False
@@ -174,6 +174,9 @@ class ReadBody(Step):
         self.guard = guard
         self.limit = limit  # None: no cap
         self.truncate = truncate  # over the cap: keep what fits (error bodies) instead of failing
+        self.chunks: List[bytes] = []
+        self.size = 0
+        self.complete = True  # False when reading stopped at the cap
 
     def _too_large(self, size: Optional[int]) -> APIResponseValidationError:
         response = self.response
@@ -213,70 +216,63 @@ class ReadBody(Step):
             self.guard.error(error, self.request, "close"),
         )
 
+    def _take(self, chunk: bytes) -> bool:
+        """Keep a chunk; False once the body went over the cap (stop reading)."""
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            self.complete = False
+            return False
+        self.chunks.append(chunk)
+        return True
+
+    def _after_close(self, failure: Optional[BaseException], close_error: Optional[BaseException]) -> bytes:
+        if close_error is not None and failure is None and self.complete:
+            self._close_failed(close_error)
+        if failure is None and not self.complete and not self.truncate:
+            failure = self._too_large(None)
+        if failure is not None:
+            raise failure
+        return self._finish(self.chunks, self.complete)
+
     def run(self) -> bytes:
         response = self.response
         failure = self._precheck()
-        chunks: List[bytes] = []
-        complete = True
         if failure is None:
-            limit = self.limit
-            size = 0
             try:
                 for chunk in response.stream:  # type: ignore[union-attr]
-                    size += len(chunk)
-                    if limit is not None and size > limit:
-                        complete = False
-                        if not self.truncate:
-                            failure = self._too_large(None)
+                    if not self._take(chunk):
                         break
-                    chunks.append(chunk)
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
+        close_error = None
         try:
             response.close()
         except Exception as error:
-            if failure is None and complete:
-                self._close_failed(error)
-        if failure is not None:
-            raise failure
-        return self._finish(chunks, complete)
+            close_error = error
+        return self._after_close(failure, close_error)
 
     async def arun(self) -> bytes:
         response = self.response
         failure = self._precheck()
-        chunks: List[bytes] = []
-        complete = True
         if failure is None:
-            limit = self.limit
-            size = 0
             stream: Any = response.stream
             try:
                 if hasattr(stream, "__aiter__"):
                     async for chunk in stream:
-                        size += len(chunk)
-                        if limit is not None and size > limit:
-                            complete = False
+                        if not self._take(chunk):
                             break
-                        chunks.append(chunk)
-                else:
+                else:  # a body already in memory
                     for chunk in stream:
-                        size += len(chunk)
-                        if limit is not None and size > limit:
-                            complete = False
+                        if not self._take(chunk):
                             break
-                        chunks.append(chunk)
-                if not complete and not self.truncate:
-                    failure = self._too_large(None)
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
+        close_error = None
         try:
             await response.aclose()
         except Exception as error:
-            if failure is None and complete:
-                self._close_failed(error)
-        if failure is not None:
-            raise failure
-        return self._finish(chunks, complete)
+            close_error = error
+        return self._after_close(failure, close_error)
 
 
 # -- the plan ---------------------------------------------------------------------------------

@@ -51,8 +51,19 @@ class ClientClosedError(OpenAIError):
     """The client was closed: it sends nothing more (make a new client, or don't close it yet)."""
 
 
+def _rebuild(cls: type[Exception], args: tuple) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
+
+
 class APIError(OpenAIError):
     """Something went wrong talking to the API (a status, a stream error, a connection)."""
+
+    def __reduce__(self) -> Any:
+        # Keyword-only fields (status=...) defeat the default pickling of exceptions, and errors
+        # travel: a worker process hands them back to its parent.
+        return (_rebuild, (type(self), self.args), self.__dict__)
 
     message: str
     body: Any
@@ -95,7 +106,25 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, **kwargs)
 
 
-class APIResponseValidationError(APIError):
+class _Answered:
+    """What errors about an answer that did arrive carry: its status, headers and request id."""
+
+    status: int
+    headers: Mapping[str, str]
+    request_id: str | None
+
+    def _answered(self, status: int, headers: Mapping[str, str] | None, request_id: str | None) -> None:
+        self.status = status
+        self.headers = headers if headers is not None else {}
+        self.request_id = request_id
+
+    @property
+    def status_code(self) -> int:
+        """openai-python's spelling of ``status``."""
+        return self.status
+
+
+class APIResponseValidationError(_Answered, APIError):
     """A 2xx answer that cannot be what it claims: JSON that does not parse, or a body over the cap.
 
     ``body`` holds the first bytes of the answer, for a look at what came instead.
@@ -111,16 +140,10 @@ class APIResponseValidationError(APIError):
         request_id: str | None = None,
     ) -> None:
         super().__init__(message, body=body)
-        self.status = status
-        self.headers = headers if headers is not None else {}
-        self.request_id = request_id
-
-    @property
-    def status_code(self) -> int:
-        return self.status
+        self._answered(status, headers, request_id)
 
 
-class APIStatusError(APIError):
+class APIStatusError(_Answered, APIError):
     """The API answered with a non-2xx status.
 
     ``retry_after`` is the wait in seconds the server asked for (``retry-after-ms`` or
@@ -146,15 +169,8 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, body=body, code=code, type=type, param=param)
-        self.status = status
-        self.headers = headers if headers is not None else {}
-        self.request_id = request_id
+        self._answered(status, headers, request_id)
         self.retry_after = retry_after
-
-    @property
-    def status_code(self) -> int:
-        """openai-python's spelling of ``status``."""
-        return self.status
 
     def __str__(self) -> str:
         text = f"Error code: {self.status} - {self.message}"

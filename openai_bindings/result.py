@@ -90,12 +90,9 @@ class APIResult:
         if self.output_type is None:
             return None, None
         if self._parsed is None:
-            from .structured import parse_chat_completion, parse_response
+            from .structured import parse_body
 
-            body = self.body
-            is_response = isinstance(body, dict) and body.get("object") == "response"
-            parse = parse_response if is_response else parse_chat_completion
-            self._parsed = parse(self.output_type, body)
+            self._parsed = parse_body(self.output_type, self.body)
         return self._parsed
 
     @property

@@ -132,9 +132,9 @@ class ResponseObject(dict):
     def _structured(self) -> tuple[Any, Optional[str]]:
         if self.output_type is None:
             return None, None
-        from .structured import parse_response
+        from .structured import parse_body
 
-        return parse_response(self.output_type, self)
+        return parse_body(self.output_type, self)
 
     @property
     def output_text(self) -> str:

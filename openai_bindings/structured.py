@@ -1010,3 +1010,10 @@ def parse_response(tp: Any, body: Any) -> Tuple[Any, Optional[str]]:
         if reason is not None:
             raise StructuredOutputError(f"{reason} ({error})", error.path) from error
         raise
+
+
+def parse_body(tp: Any, body: Any) -> Tuple[Any, Optional[str]]:
+    """``(parsed, refusal)`` for a decoded body of either API (a Responses object or a chat completion)."""
+    if isinstance(body, dict) and body.get("object") == "response":
+        return parse_response(tp, body)
+    return parse_chat_completion(tp, body)

@@ -226,3 +226,26 @@ def test_the_design_example_transport_cannot_turn_a_cut_body_into_a_success(serv
     server.queue(Drop(sent=b'{"object": "list", "da', headers={"Content-Type": "application/json"}))
     with pytest.raises(APIConnectionError, match="cut off"):
         client.models()
+
+
+def test_errors_travel_between_processes(make_caller, server):
+    """A worker process hands its errors back pickled; keyword-only fields must survive."""
+    import pickle
+
+    from openai_bindings.testing import Reply
+
+    call = make_caller(base_url=server.url("/v1"), max_retries=0)
+    server.queue(
+        Reply(status=429, body={"error": {"message": "slow", "code": "rl"}}, headers={"Retry-After": "300"})
+    )
+    with pytest.raises(openai_bindings.RateLimitError) as info:
+        call("models")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is openai_bindings.RateLimitError
+    assert (again.status, again.code, again.retry_after, again.headers["retry-after"]) == (
+        429,
+        "rl",
+        300.0,
+        "300",
+    )
+    assert str(again) == str(info.value)

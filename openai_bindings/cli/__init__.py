@@ -118,6 +118,12 @@ def _keys_path(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _fake_server(args: argparse.Namespace, out: TextIO) -> int:
+    from ..testing.fake import serve
+
+    return serve(args.host, args.port, cors=args.cors, models=args.model or None, out=out)
+
+
 def _origin(origin: str) -> str:
     return origin if origin == BUILTIN else f"from {origin}"
 
@@ -234,6 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=_plugins)
     demo = commands.add_parser("demo", help="walk through the main features against a local fake server")
     demo.set_defaults(handler=_demo)
+    fake = commands.add_parser(
+        "fake-server",
+        help="serve FakeOpenAIServer until Ctrl-C; its base URL is the first line printed",
+        description="A local stand-in for the OpenAI API, for tests, demos and hosts without network.",
+    )
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=0, help="default: a free port (the printed URL says which)")
+    fake.add_argument("--cors", action="store_true", help="send CORS headers, so a browser page can call it")
+    fake.add_argument("--model", action="append", metavar="M", help="a model that exists (repeat); else any")
+    fake.set_defaults(handler=_fake_server)
     return parser
 
 

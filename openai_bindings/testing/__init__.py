@@ -5,7 +5,7 @@ Standard library only, so they work in the constrained install.
 
 from __future__ import annotations
 
-from .fake import FakeOpenAIServer, sse
+from .fake import FakeOpenAIServer, RateLimit, sse
 from .recording import RecordingTransport
 from .server import Drop, LocalServer, RecordedRequest, Reply, Reset, Stall
 
@@ -13,6 +13,7 @@ __all__ = [
     "Drop",
     "FakeOpenAIServer",
     "LocalServer",
+    "RateLimit",
     "RecordedRequest",
     "RecordingTransport",
     "Reply",

@@ -26,6 +26,14 @@ __all__ = ["Drop", "LocalServer", "RecordedRequest", "Reply", "Reset", "Stall"]
 #: No handler waits longer than this, whatever a test asks: the server always stops.
 MAX_WAIT = 30.0
 
+#: Response headers a page may read through CORS (the ones a client acts on).
+CORS_EXPOSED = (
+    "x-request-id, openai-processing-ms, openai-version, retry-after, retry-after-ms, "
+    "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "
+    "x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, "
+    "content-type, content-length"
+)
+
 
 @dataclass
 class RecordedRequest:
@@ -127,7 +135,41 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def end_headers(self) -> None:
+        if self.server.owner.cors:
+            origin = self.headers.get("Origin") or "*"
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Expose-Headers", CORS_EXPOSED)
+            if origin != "*":
+                self.send_header("Vary", "Origin")
+        super().end_headers()
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight, when the server sends CORS headers; else an ordinary request."""
+        if not self.server.owner.cors:
+            self._handle()
+            return
+        self._read_body()
+        asked = self.headers.get("Access-Control-Request-Headers")
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", asked or "authorization, content-type, openai-beta")
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _handle(self) -> None:
+        owner = self.server.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        try:
+            self._answer()
+        finally:
+            with owner._lock:
+                owner.in_flight -= 1
+
+    def _answer(self) -> None:
         owner = self.server.owner
         parts = urllib.parse.urlsplit(self.path)
         recorded = RecordedRequest(
@@ -253,21 +295,33 @@ class LocalServer:
 
     Requests are answered by, in order: queued actions (``queue``), routes
     (``route``), then ``default`` (which echoes the request as JSON).
+    ``cors=True`` answers preflights and sends CORS headers, so a browser page can
+    call it. ``max_in_flight`` is the most requests it was answering at once.
     """
 
-    def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cors: bool = False,
+    ) -> None:
         self.ssl_context = ssl_context
+        self.cors = cors
         self.requests: List[RecordedRequest] = []
         self.connections = 0  # accepted so far
         self.open_connections = 0  # not yet closed (by either side)
         self.max_open_connections = 0  # the most open at once
+        self.in_flight = 0  # requests being answered
+        self.max_in_flight = 0  # the most answered at once
         self._queue: Deque[tuple[Optional[str], Action]] = deque()
         self._routes: Dict[tuple[str, str], Route] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._sockets: set[Any] = set()
         self._numbers: Dict[int, int] = {}
-        self._server = _Server((host, 0), _Handler, bind_and_activate=True)
+        self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.owner = self
         self._thread: Optional[threading.Thread] = None
         bound, port = self._server.server_address[:2]
