@@ -655,32 +655,6 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 EXAMPLE = ROOT / "examples" / "browser"
 
 
-def _cors_fake() -> FakeOpenAIServer:
-    """FakeOpenAIServer(cors=True), or (until that lands from branch fake) the same by hand."""
-    try:
-        return FakeOpenAIServer(cors=True)  # type: ignore[call-arg]
-    except TypeError:
-        from openai_bindings.testing import server as local
-
-        class CorsHandler(local._Handler):
-            def end_headers(self) -> None:
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Expose-Headers", "*")
-                super().end_headers()
-
-            def do_OPTIONS(self) -> None:
-                self.send_response(204)
-                self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-                asked = self.headers.get("Access-Control-Request-Headers") or "authorization, content-type"
-                self.send_header("Access-Control-Allow-Headers", asked)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        fake = FakeOpenAIServer()
-        fake._server.RequestHandlerClass = CorsHandler
-        return fake
-
-
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
     """Where screenshots go: $OPENAI_BINDINGS_ARTIFACTS when set (CI keeps them), else a temp dir."""
@@ -757,7 +731,7 @@ def test_the_browser_example_streams_into_the_page(project_wheel: Path, artifact
         reports.append(message)
         gate.set()
 
-    with _cors_fake() as fake, _site(EXAMPLE, project_wheel) as site:
+    with FakeOpenAIServer(cors=True) as fake, _site(EXAMPLE, project_wheel) as site:
         fake.queue(_gated_stream(gate, "Web", "Assembly ", "runs ", "Python."), path="/v1/chat/completions")
         try:
             outcome = _drive_page(
@@ -779,7 +753,10 @@ def test_the_sync_client_in_a_web_worker_uses_xhr(project_wheel: Path, artifacts
     """In a browser's web worker OpenAI picks 'xhr' (synchronous XMLHttpRequest): a plain call,
     a stream, a status error and a timeout; AsyncOpenAI beside it picks 'fetch', and a sync
     transport under AsyncOpenAI runs inline (no threads)."""
-    with _cors_fake() as fake, _site(ROOT / "tests" / "pyodide" / "worker", project_wheel) as site:
+    with (
+        FakeOpenAIServer(cors=True) as fake,
+        _site(ROOT / "tests" / "pyodide" / "worker", project_wheel) as site,
+    ):
         fake.reply_with("sync plain", "sync streamed answer")
         fake.fail_with(404, "no such model", code="model_not_found")
         fake.queue(Stall(seconds=10), path="/v1/models")
