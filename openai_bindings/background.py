@@ -47,7 +47,7 @@ class Background:
         error_callback: Optional[Callable[[BaseException], Any]] = None,
         dispatch: Optional[Dispatch] = None,
         **params: Any,
-    ) -> Future:
+    ) -> Future[Any]:
         """Run ``method(*args, **params)`` in the background; returns its Future.
 
         ``method`` is the name of a client method (``"create_chat_completion"``) or any callable

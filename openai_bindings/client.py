@@ -14,7 +14,7 @@ import inspect
 import json
 import platform
 import weakref
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TypeVar, Union
 
 from ._boundary import Guard
 from ._drive import run_async, run_sync
@@ -30,6 +30,9 @@ from .plugins import get_registry
 from .provider import Provider
 from .streaming import AsyncStream, Stream, aborted_error
 from .transport import resolve_transport
+
+if TYPE_CHECKING:
+    from .sessions import ChatSession, ResponsesChatSession
 
 __all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
 
@@ -190,7 +193,7 @@ class BaseClient(AllEndpoints):
 
     def _make_stream(self, outcome: Streaming) -> Any:
         cls = AsyncStream if self.is_async else Stream
-        stream = cls(
+        stream: Any = cls(
             outcome.response,
             outcome.state,
             outcome.callback,
@@ -281,13 +284,13 @@ class BaseClient(AllEndpoints):
 
     # -- sessions and pages -------------------------------------------------------------------
 
-    def new_chat_session(self, messages: Any = None, **options: Any) -> Any:
+    def new_chat_session(self, messages: Any = None, **options: Any) -> ChatSession:
         """A ChatSession: history kept locally, options sent with every request."""
         from .sessions import ChatSession
 
         return ChatSession(self, messages, **options)
 
-    def new_responses_chat_session(self, **options: Any) -> Any:
+    def new_responses_chat_session(self, **options: Any) -> ResponsesChatSession:
         """A ResponsesChatSession: state kept by the server through previous_response_id."""
         from .sessions import ResponsesChatSession
 
@@ -301,7 +304,17 @@ class BaseClient(AllEndpoints):
         return cls(list_method, params)
 
 
-class OpenAI(BaseClient, Background):
+# To a type checker the clients' calls are those of the generated stub _typing.pyi (typed results,
+# Stream for stream=True, coroutines on AsyncOpenAI); at run time they are api/*.py's, unchanged.
+if TYPE_CHECKING:
+    from ._typing import AsyncClient as _AsyncCalls
+    from ._typing import SyncClient as _SyncCalls
+else:
+    _SyncCalls = _AsyncCalls = BaseClient
+_Client = TypeVar("_Client", bound=BaseClient)
+
+
+class OpenAI(_SyncCalls, Background):
     """The sync client. ``with OpenAI() as client:`` closes its connections at the end.
 
     ``submit(...)`` runs a call in the background for hosts with their own event loop.
@@ -336,14 +349,14 @@ class OpenAI(BaseClient, Background):
             with contextlib.suppress(Exception):
                 self.close()
 
-    def __enter__(self) -> OpenAI:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-class AsyncOpenAI(BaseClient):
+class AsyncOpenAI(_AsyncCalls):
     """The async client: the same methods, awaitable; ``async with AsyncOpenAI() as client:``."""
 
     is_async = True
@@ -370,7 +383,7 @@ class AsyncOpenAI(BaseClient):
 
     aclose = close
 
-    async def __aenter__(self) -> AsyncOpenAI:
+    async def __aenter__(self: _Client) -> _Client:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

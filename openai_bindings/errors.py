@@ -300,7 +300,9 @@ def error_message(body: Any) -> tuple[str, dict[str, Any]]:
             parts = []
             for item in detail[:5]:
                 if isinstance(item, dict):
-                    where = ".".join(str(p) for p in item.get("loc") or () if p != "body")
+                    loc = item.get("loc")
+                    loc = loc if isinstance(loc, (list, tuple)) else ([] if loc is None else [loc])
+                    where = ".".join(str(p) for p in loc if p != "body")
                     text = str(item.get("msg") or item)
                     parts.append(f"{where}: {text}" if where else text)
                 else:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Generic, Iterator, Mapping, Optional, TypeVar
 
 from .errors import APIResponseValidationError, find_request_id
 from .http import Headers, Request
 
 __all__ = ["APIResult", "decode_body", "decode_success", "expected_length", "find_request_id"]
+
+#: The body's type: a TypedDict of openai_bindings.types for the typed endpoints, else Any.
+BodyT = TypeVar("BodyT")
 
 #: How much of a bad body an APIResponseValidationError keeps, to show what came instead.
 SHOWN_BYTES = 1024
@@ -69,18 +72,20 @@ def decode_success(raw: bytes, status: int, headers: Mapping[str, str]) -> Any:
     return decode_body(raw, headers)
 
 
-class APIResult:
+class APIResult(Generic[BodyT]):
     """``status, body, headers = client.models()`` works, and so does ``result.body``.
 
     With ``response_format=`` / ``text_format=`` a Python type, ``parsed`` is the answer as an
     instance of it (None when the model refused, and then ``refusal`` says why).
+    Generic in the body's type only for type checkers (``APIResult[ChatCompletion]``): since
+    Python 3.9, ``Generic`` adds no work to building or reading a result.
     """
 
     __slots__ = ("_parsed", "body", "headers", "output_type", "request_id", "status")
 
     def __init__(self, status: int, body: Any, headers: Headers, output_type: Any = None) -> None:
         self.status = status
-        self.body = body
+        self.body: BodyT = body
         self.headers = headers
         self.request_id: Optional[str] = find_request_id(headers)
         self.output_type = output_type
@@ -112,7 +117,7 @@ class APIResult:
         """``result["choices"]`` reads the body, so a result can stand in for it."""
         if isinstance(key, int):
             return (self.status, self.body, self.headers)[key]
-        return self.body[key]
+        return self.body[key]  # type: ignore[index]  # a body that is not a dict raises as before
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, APIResult):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
 
 from ._boundary import Guard
 from ._logging import logger
@@ -35,6 +35,8 @@ __all__ = ["DONE", "AsyncStream", "LegacyChunk", "Stream", "StreamState"]
 #: After [DONE], read at most this much more to reach the end of the body (and reuse the connection).
 DRAIN_LIMIT = 65536
 Callback = Callable[[Any], Any]
+#: What iterating a stream gives: a TypedDict of openai_bindings.types, bytes (speech), or Any.
+EventT = TypeVar("EventT")
 #: Closing coroutines scheduled by finalizers, kept alive until they ran.
 _pending_closes: set = set()
 
@@ -51,8 +53,12 @@ class Watch:
         self.attempt = attempt
 
 
-class _StreamBase:
-    """What Stream and AsyncStream share: the state machine, metadata and the accumulated results."""
+class _StreamBase(Generic[EventT]):
+    """What Stream and AsyncStream share: the state machine, metadata and the accumulated results.
+
+    Generic in the event type only for type checkers (``Stream[ChatCompletionChunk]``); since
+    Python 3.9, ``Generic`` adds no work to building a stream or to any event.
+    """
 
     def __init__(
         self,
@@ -272,7 +278,7 @@ class _StreamBase:
         return f"<{type(self).__name__} {self.state.kind} status={self.status} closed={self.closed}>"
 
 
-class Stream(_StreamBase):
+class Stream(_StreamBase[EventT]):
     """A sync iterator of decoded events; closes its connection when done, on break or on error."""
 
     def __init__(
@@ -281,10 +287,10 @@ class Stream(_StreamBase):
         super().__init__(response, state, callback, **kw)
         self._chunks = iter(response.stream)  # type: ignore[arg-type]
 
-    def __iter__(self) -> Stream:
+    def __iter__(self) -> Stream[EventT]:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self) -> EventT:
         events = self._events
         index = self._index
         if index < len(events):
@@ -347,7 +353,7 @@ class Stream(_StreamBase):
         self._report_error(error)
         raise error
 
-    def until_done(self) -> Stream:
+    def until_done(self) -> Stream[EventT]:
         """Consume the rest (calling the callback for each event); returns self."""
         for _ in self:
             pass
@@ -371,14 +377,14 @@ class Stream(_StreamBase):
             except Exception as error:
                 raise self._guard.error(error, self.request, "close") from None
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Stream[EventT]:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-class AsyncStream(_StreamBase):
+class AsyncStream(_StreamBase[EventT]):
     """The async twin of Stream: ``async for``, ``async with``, ``await stream.aclose()``."""
 
     def __init__(
@@ -395,10 +401,10 @@ class AsyncStream(_StreamBase):
         except RuntimeError:
             self._loop = None
 
-    def __aiter__(self) -> AsyncStream:
+    def __aiter__(self) -> AsyncStream[EventT]:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> EventT:
         events = self._events
         index = self._index
         if index < len(events):
@@ -471,7 +477,7 @@ class AsyncStream(_StreamBase):
         self._report_error(error)
         raise error
 
-    async def until_done(self) -> AsyncStream:
+    async def until_done(self) -> AsyncStream[EventT]:
         async for _ in self:
             pass
         return self
@@ -496,7 +502,7 @@ class AsyncStream(_StreamBase):
 
     close = aclose
 
-    async def __aenter__(self) -> AsyncStream:
+    async def __aenter__(self) -> AsyncStream[EventT]:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
