@@ -36,7 +36,6 @@ from .errors import (
     UnprocessableEntityError,
     UnsupportedEndpointError,
 )
-from .hookspecs import hookimpl, hookspec
 from .http import AsyncResponse, Headers, Request, Response, Timeout
 from .provider import Provider
 from .result import APIResult
@@ -54,11 +53,15 @@ if not _os.path.isdir(_os.path.join(__path__[0], "transports")) and _os.path.isf
 _log_from_environment()
 
 if TYPE_CHECKING:
+    from .hookspecs import hookimpl, hookspec
     from .parts import audio_part, file_part, image_part, input_file, input_image
     from .structured import json_schema
 
-# Loaded on first use, so that importing the package stays as light as before.
+# Loaded on first use, so that importing the package stays light: hookimpl / hookspec bring
+# pluggy (and inspect with it), which a client loads anyway, but a plain import need not.
 _LAZY = {
+    "hookimpl": "hookspecs",
+    "hookspec": "hookspecs",
     "audio_part": "parts",
     "file_part": "parts",
     "image_part": "parts",
@@ -72,9 +75,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'openai_bindings' has no attribute {name!r}")
-    import importlib
+    from importlib import import_module
 
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

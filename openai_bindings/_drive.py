@@ -10,10 +10,11 @@ sessions' send/tool-loop logic are plans, so each is written once and runs on
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from typing import Any, Callable, Dict, Generator, Sequence, Tuple
+
+from .http import is_awaitable
 
 __all__ = ["Call", "Gather", "Sleep", "Step", "Thread", "run_async", "run_sync", "to_thread"]
 
@@ -64,7 +65,7 @@ class Call(Step):
 
     async def arun(self) -> Any:
         value = self.asyncfn(*self.args, **self.kwargs)
-        if inspect.isawaitable(value):
+        if is_awaitable(value):
             value = await value
         return value
 
@@ -74,10 +75,12 @@ class Thread(Call):
     (inline where the host has none), unless it is a coroutine function, which is awaited."""
 
     async def arun(self) -> Any:
+        import inspect  # the async path: asyncio has loaded it already
+
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*self.args, **self.kwargs)
         value = await to_thread(self.fn, *self.args, **self.kwargs)
-        if inspect.isawaitable(value):
+        if is_awaitable(value):
             value = await value
         return value
 

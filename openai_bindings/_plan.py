@@ -18,7 +18,6 @@ transport, built-in or third-party:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional
 
 from ._boundary import Guard
@@ -49,38 +48,89 @@ _DEBUG = 10
 _INFO = 20
 
 
-@dataclass
 class APICall:
-    """One request, described: where it goes and how its answer is read."""
+    """One request, described: where it goes and how its answer is read.
 
-    method: str
-    path: str
-    endpoint: str  # the provider's capability name ("chat.completions", "batches", ...)
-    json: Optional[Dict[str, Any]] = None
-    params: Optional[Dict[str, Any]] = None
-    body: Body = None
-    content_type: Optional[str] = None
-    stream: Optional[str] = None  # the stream kind when streaming: chat, completion, responses, ...
-    legacy: bool = False
-    raw: bool = False  # keep a 2xx body as bytes (file contents, audio)
-    headers: Optional[Dict[str, str]] = None  # an endpoint's own headers (OpenAI-Beta, ...)
-    key: Optional[str] = None  # "POST /chat/completions": the parameter table's name for it
-    form: Optional[Dict[str, Any]] = None  # a multipart body's fields (checked like a JSON body)
-    output_type: Any = None  # a Python type the answer is parsed into (structured outputs)
+    A slotted class (not a dataclass): one is made per call, and dataclasses would load
+    inspect at import.
+    """
+
+    __slots__ = (
+        "body",
+        "content_type",
+        "endpoint",
+        "form",
+        "headers",
+        "json",
+        "key",
+        "legacy",
+        "method",
+        "output_type",
+        "params",
+        "path",
+        "raw",
+        "stream",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        json: Optional[Dict[str, Any]] = None,
+        params: Optional[Dict[str, Any]] = None,
+        body: Body = None,
+        content_type: Optional[str] = None,
+        stream: Optional[str] = None,
+        legacy: bool = False,
+        raw: bool = False,
+        headers: Optional[Dict[str, str]] = None,
+        key: Optional[str] = None,
+        form: Optional[Dict[str, Any]] = None,
+        output_type: Any = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.endpoint = endpoint  # the provider's capability name ("chat.completions", "batches"...)
+        self.json = json
+        self.params = params
+        self.body = body
+        self.content_type = content_type
+        self.stream = stream  # the stream kind when streaming: chat, completion, responses, ...
+        self.legacy = legacy
+        self.raw = raw  # keep a 2xx body as bytes (file contents, audio)
+        self.headers = headers  # an endpoint's own headers (OpenAI-Beta, ...)
+        self.key = key  # "POST /chat/completions": the parameter table's name for it
+        self.form = form  # a multipart body's fields (checked like a JSON body)
+        self.output_type = output_type  # a Python type the answer is parsed into
+
+    def __repr__(self) -> str:
+        return f"<APICall {self.method} {self.path} stream={self.stream!r}>"
 
 
-@dataclass
 class Options:
     """Per-call settings that are not API parameters."""
 
-    timeout: Any = _NOT_GIVEN
-    max_retries: Any = _NOT_GIVEN
-    max_retry_wait: Any = _NOT_GIVEN
-    max_response_size: Any = _NOT_GIVEN
-    extra_headers: Dict[str, str] = field(default_factory=dict)
-    extra_query: Dict[str, Any] = field(default_factory=dict)
-    extra_body: Dict[str, Any] = field(default_factory=dict)
-    callback: Optional[Callable[[Any], Any]] = None
+    __slots__ = (
+        "callback",
+        "extra_body",
+        "extra_headers",
+        "extra_query",
+        "max_response_size",
+        "max_retries",
+        "max_retry_wait",
+        "timeout",
+    )
+
+    def __init__(self) -> None:
+        self.timeout: Any = _NOT_GIVEN
+        self.max_retries: Any = _NOT_GIVEN
+        self.max_retry_wait: Any = _NOT_GIVEN
+        self.max_response_size: Any = _NOT_GIVEN
+        self.extra_headers: Dict[str, str] = {}
+        self.extra_query: Dict[str, Any] = {}
+        self.extra_body: Dict[str, Any] = {}
+        self.callback: Optional[Callable[[Any], Any]] = None
 
     def given(self) -> Dict[str, Any]:
         """The settings the caller gave, as keywords (to pass on to the calls of a composite plan)."""
@@ -121,16 +171,26 @@ def split_options(params: Mapping[str, Any]) -> tuple[Options, Dict[str, Any]]:
     return options, params
 
 
-@dataclass(frozen=True)
 class Streaming:
     """The plan's result for ``stream=True``: the open response, to be wrapped in a stream."""
 
-    response: Response
-    state: Any
-    callback: Optional[Callable[[Any], Any]]
-    request: Request
-    watch: Optional[Watch]
-    output_type: Any = None
+    __slots__ = ("callback", "output_type", "request", "response", "state", "watch")
+
+    def __init__(
+        self,
+        response: Response,
+        state: Any,
+        callback: Optional[Callable[[Any], Any]],
+        request: Request,
+        watch: Optional[Watch],
+        output_type: Any = None,
+    ) -> None:
+        self.response = response
+        self.state = state
+        self.callback = callback
+        self.request = request
+        self.watch = watch
+        self.output_type = output_type
 
 
 # -- the I/O steps, each behind the error boundary --------------------------------------------

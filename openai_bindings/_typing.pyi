@@ -8,10 +8,12 @@ both. Here each call is ``APIResult[Body]``, or ``Stream[Event]`` with ``stream=
 the async client it is an ``async def``, so a forgotten ``await`` is a type error.
 """
 
-from typing import Any, Callable, List, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Callable, Iterable, List, Literal, Mapping, Optional, Sequence, Union, overload
 
+from .batch import BatchResults
 from .client import BaseClient
 from .http import Body, TimeoutLike
+from .progress import ProgressLike
 from .result import APIResult
 from .streaming import AsyncStream, LegacyChunk, Stream
 from .types import (
@@ -1315,6 +1317,50 @@ class SyncClient(BaseClient):
         as ``key[]=``). ``stream=True`` returns a stream of decoded SSE events. ``options``
         are the per-call settings (``timeout``, ``max_retries``, ``extra_headers``, ...).
         """
+    # -- _scale.py ----------------------------------------------------------------------------------------
+    def run_batch(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        endpoint: str = ...,
+        completion_window: str = ...,
+        poll_interval: float = ...,
+        progress: ProgressLike = ...,
+        max_lines: int = ...,
+        max_bytes: int = ...,
+        timeout: TimeoutLike = ...,
+        max_retries: int = ...,
+        max_retry_wait: Optional[float] = ...,
+        max_response_size: Optional[int] = ...,
+        extra_headers: Optional[Mapping[str, str]] = ...,
+        extra_query: Optional[Mapping[str, Any]] = ...,
+        extra_body: Optional[Mapping[str, Any]] = ...,
+        **params: Any,
+    ) -> BatchResults:
+        """Run requests through the Batch API (half the price; results within ``completion_window``).
+
+        ``requests``: ``{"custom_id": str, "body": {...}}`` dicts (``method``/``url`` are filled
+        in; the provider's default model too). All are checked before anything is uploaded.
+        Returns a ``BatchResults``: every custom_id, in order, with its answer, its error, or why
+        it was not run. Over ``max_lines`` requests or ``max_bytes`` of JSONL the job is split
+        into several batches. ``progress``: None shows a line on stderr when it is a terminal,
+        True always, False never, a callable gets each snapshot. Other keywords go to
+        ``create_batch`` (``metadata=``, per-call options). Interrupted, the batches go on on
+        the server: ``batch_results(ids)`` resumes (the ids are in the exception's notes, the
+        INFO log and the progress line).
+        """
+    def batch_results(
+        self,
+        batch_id: Union[str, Sequence[str]],
+        *,
+        poll_interval: float = ...,
+        progress: ProgressLike = ...,
+    ) -> BatchResults:
+        """The ``BatchResults`` of batches already submitted (one id, or the ids of a split job).
+
+        Waits, polling, for any still running. The custom ids are read back from the batches'
+        input files, so a job whose submitting process is gone is accounted for in full.
+        """
 
 class AsyncClient(BaseClient):
     """What AsyncOpenAI is to a type checker: each call is a coroutine to await."""
@@ -2589,4 +2635,48 @@ class AsyncClient(BaseClient):
         or ``body=`` bytes (with a Content-Type in ``headers=``); ``params=`` the query (lists
         as ``key[]=``). ``stream=True`` returns a stream of decoded SSE events. ``options``
         are the per-call settings (``timeout``, ``max_retries``, ``extra_headers``, ...).
+        """
+    # -- _scale.py ----------------------------------------------------------------------------------------
+    async def run_batch(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        endpoint: str = ...,
+        completion_window: str = ...,
+        poll_interval: float = ...,
+        progress: ProgressLike = ...,
+        max_lines: int = ...,
+        max_bytes: int = ...,
+        timeout: TimeoutLike = ...,
+        max_retries: int = ...,
+        max_retry_wait: Optional[float] = ...,
+        max_response_size: Optional[int] = ...,
+        extra_headers: Optional[Mapping[str, str]] = ...,
+        extra_query: Optional[Mapping[str, Any]] = ...,
+        extra_body: Optional[Mapping[str, Any]] = ...,
+        **params: Any,
+    ) -> BatchResults:
+        """Run requests through the Batch API (half the price; results within ``completion_window``).
+
+        ``requests``: ``{"custom_id": str, "body": {...}}`` dicts (``method``/``url`` are filled
+        in; the provider's default model too). All are checked before anything is uploaded.
+        Returns a ``BatchResults``: every custom_id, in order, with its answer, its error, or why
+        it was not run. Over ``max_lines`` requests or ``max_bytes`` of JSONL the job is split
+        into several batches. ``progress``: None shows a line on stderr when it is a terminal,
+        True always, False never, a callable gets each snapshot. Other keywords go to
+        ``create_batch`` (``metadata=``, per-call options). Interrupted, the batches go on on
+        the server: ``batch_results(ids)`` resumes (the ids are in the exception's notes, the
+        INFO log and the progress line).
+        """
+    async def batch_results(
+        self,
+        batch_id: Union[str, Sequence[str]],
+        *,
+        poll_interval: float = ...,
+        progress: ProgressLike = ...,
+    ) -> BatchResults:
+        """The ``BatchResults`` of batches already submitted (one id, or the ids of a split job).
+
+        Waits, polling, for any still running. The custom ids are read back from the batches'
+        input files, so a job whose submitting process is gone is accounted for in full.
         """

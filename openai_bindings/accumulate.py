@@ -26,6 +26,11 @@ from .sse import ServerSentEvent, SSEDecoder
 __all__ = ["DONE", "LegacyChunk", "StreamState", "stream_error"]
 
 DONE = "[DONE]"
+#: Event types that report a failure of the whole stream.
+_FAILURES = ("error", "response.failed")
+#: The C JSON scanner json.loads ends in: (value, end index), StopIteration when nothing parses.
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_SPACE = (" ", "\t", "\n", "\r")
 #: Exceptions that mean "this event does not have the shape we expected".
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError, IndexError)
 
@@ -231,7 +236,9 @@ class StreamState:
 
     def _events(self, raw: List[ServerSentEvent]) -> List[Any]:
         out: List[Any] = []
-        kind = self.kind
+        fold = self._fold
+        adjust = self.adjust
+        payload: Any = None
         for sse in raw:
             data = sse.data
             if data == DONE or (data[:1] in (" ", "[") and data.strip() == DONE):
@@ -239,9 +246,9 @@ class StreamState:
                 break
             try:
                 payload = self._decode(sse)
-                if self.adjust is not None:
-                    payload = self.adjust(payload)
-                self._fold(self, payload)
+                if adjust is not None:
+                    payload = adjust(payload)
+                fold(self, payload)
             except StreamError as error:
                 self.failed = error
                 break
@@ -256,32 +263,33 @@ class StreamState:
                 out.extend(_legacy_chunks(payload))
             else:
                 out.append(payload)
-            if kind != "events":
-                self.last = payload
+        if out and self.kind != "events":
+            self.last = payload
         self.count += len(out)
         return out
 
     def _decode(self, sse: ServerSentEvent) -> Any:
+        data = sse.data
         try:
-            payload = json.loads(sse.data)
-        except ValueError as error:
+            start = 0 if data[:1] not in _SPACE else len(data) - len(data.lstrip())
+            payload, end = _scan(data, start)  # json.loads without its two Python layers
+            if end != len(data) and data[end:].strip():
+                raise ValueError(f"extra data after the JSON value at column {end + 1}")
+        except (StopIteration, ValueError) as error:
             if self.kind == "events":
-                return sse.data  # a generic stream may carry plain text
+                return data  # a generic stream may carry plain text
+            reason = (
+                f"nothing that parses at column {error.value + 1}"
+                if isinstance(error, StopIteration)
+                else error
+            )
             raise StreamError(
-                f"the stream sent invalid JSON at line {sse.line} ({error}): data: {_shown(sse.data)}",
-                body=sse.data,
+                f"the stream sent invalid JSON at line {sse.line} ({reason}): data: {_shown(data)}",
+                body=data,
             ) from None
         if payload.__class__ is dict:
-            kind = payload.get("type")
-            if sse.event == "error" or kind == "error":
-                raise stream_error(payload.get("error", payload), payload)
-            problem = payload.get("error")
-            if problem:
-                raise stream_error(problem, payload)
-            if kind == "response.failed":
-                response = payload.get("response")
-                reported = response.get("error") if isinstance(response, dict) else None
-                raise stream_error(reported or {"message": "the response failed"}, payload)
+            if "error" in payload or sse.event == "error" or payload.get("type") in _FAILURES:
+                _raise_reported(sse, payload)
         elif sse.event == "error":
             raise stream_error(payload, payload)
         return payload
@@ -391,6 +399,20 @@ _ACCUMULATORS: Dict[str, Accumulator] = {
     "events": _fold_nothing,
     "bytes": _fold_nothing,
 }
+
+
+def _raise_reported(sse: ServerSentEvent, payload: Dict[str, Any]) -> None:
+    """Raise the StreamError for an event that reports a failure (most events do not get here)."""
+    kind = payload.get("type")
+    if sse.event == "error" or kind == "error":
+        raise stream_error(payload.get("error", payload), payload)
+    problem = payload.get("error")
+    if problem:
+        raise stream_error(problem, payload)
+    if kind == "response.failed":
+        response = payload.get("response")
+        reported = response.get("error") if isinstance(response, dict) else None
+        raise stream_error(reported or {"message": "the response failed"}, payload)
 
 
 def _legacy_chunks(payload: Any) -> List[LegacyChunk]:

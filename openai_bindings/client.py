@@ -10,21 +10,22 @@ and does no I/O itself; ``OpenAI`` runs them with blocking calls,
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
-import platform
+import os
+import sys
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
 from ._boundary import Guard
 from ._drive import run_async, run_sync
 from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
+from ._scale import BatchJobs, Bulk
 from ._version import __version__
 from .accumulate import StreamState
 from .api import AllEndpoints
 from .background import Background
-from .errors import OpenAIError, PluginError
-from .http import Body, Headers, Request, Timeout, TimeoutLike
+from .errors import ClientClosedError, OpenAIError, PluginError
+from .http import Body, Headers, Request, Timeout, TimeoutLike, is_awaitable
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
 
 DEFAULT_TIMEOUT = Timeout(connect=5.0, read=600.0)
+#: For the User-Agent (platform.python_version() would load the platform module at import).
+_PYTHON = ".".join(map(str, sys.version_info[:3]))
 DEFAULT_MAX_RETRIES = 2
 #: The longest Retry-After wait honoured; a server asking for more gets its error raised at once.
 DEFAULT_MAX_RETRY_WAIT = 60.0
@@ -44,7 +47,7 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_RESPONSE_SIZE = 256 * 1024 * 1024
 
 
-class BaseClient(AllEndpoints):
+class BaseClient(AllEndpoints, BatchJobs, Bulk):
     """Settings and the sans-IO request plan, shared by OpenAI and AsyncOpenAI."""
 
     is_async = False
@@ -82,14 +85,25 @@ class BaseClient(AllEndpoints):
         if default_headers is not None and not isinstance(default_headers, Mapping):
             raise TypeError(f"default_headers must be a dict, got {type(default_headers).__name__}")
         self.default_headers = Headers(default_headers or {})
-        self.transport = resolve_transport(transport, is_async=self.is_async, provider=self.provider.name)
+        self._transport_spec = transport  # what the caller gave: a copy or a forked child builds from it
         self.closed = False
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build what the client holds besides its settings: the transport and what derives from them.
+
+        Run by ``__init__``, by unpickling, and in a child process after ``os.fork()``.
+        """
+        self.transport = resolve_transport(
+            self._transport_spec, is_async=self.is_async, provider=self.provider.name
+        )
         self._guard = Guard((self.provider.api_key,), getattr(self.transport, "name", "transport"))
         self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._base_headers = self._make_base_headers()
         self._missing_credentials = self.provider.missing_credentials()
         adjust = type(self.provider).adjust_event is not Provider.adjust_event
         self._adjusts_events = adjust  # only then does a stream pay a provider call per event
+        _LIVE_CLIENTS.add(self)
 
     def _make_base_headers(self) -> Headers:
         """Headers every request starts from, computed once (auth too, unless it changes per request)."""
@@ -97,7 +111,7 @@ class BaseClient(AllEndpoints):
             {
                 "Accept": "application/json",
                 "User-Agent": f"openai-bindings/{__version__} (transport={self.transport.name}; "
-                f"python/{platform.python_version()})",
+                f"python/{_PYTHON})",
             }
         )
         if self.provider.static_auth():
@@ -129,6 +143,64 @@ class BaseClient(AllEndpoints):
             f"<{type(self).__name__} provider={self.provider.name!r} base_url={self.base_url!r} "
             f"transport={self.transport.name!r}{' closed' if self.closed else ''}>"
         )
+
+    # -- clients that travel (pickle, fork) -----------------------------------------------------
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """What a pickled client carries: its settings, the API key included, never a connection.
+
+        The transport travels as what it was made from (its name or class), so the copy builds
+        its own, with fresh connections; a transport given as an instance travels only when it
+        can be pickled itself.
+        """
+        state = {key: value for key, value in self.__dict__.items() if key not in _NOT_TRAVELLING}
+        state["_transport_spec"] = self._travelling_transport()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._connect()
+
+    def _travelling_transport(self) -> Any:
+        spec = self._transport_spec
+        if spec is None:  # chosen here (environment, hooks, what is installed): the same one there
+            return getattr(self.transport, "name", None)
+        if isinstance(spec, (str, type)):
+            return spec
+        import pickle
+
+        try:
+            pickle.dumps(spec)
+        except Exception as error:
+            raise TypeError(
+                f"this client cannot be pickled: its transport was given as an instance "
+                f"({type(spec).__name__}) that cannot be ({type(error).__name__}: {error}); pass "
+                "transport= as a name (e.g. 'urllib3') or a class, so that each copy builds its own"
+            ) from None
+        return spec
+
+    def _after_fork(self) -> None:
+        """In a child process: leave the parent's connections and streams alone, open our own.
+
+        A transport the client built (from a name or a class, or chosen) is rebuilt; one given
+        as an instance is the caller's, and must look after a fork itself (the built-ins do).
+        """
+        for stream in list(self._streams):
+            response = stream.response
+            response._close = None  # its socket is the parent's: closing it here is not ours to do
+            response.closed = True
+            if not stream._finished:
+                stream._aborted = ClientClosedError(
+                    "this stream was opened before os.fork(); its connection belongs to the parent "
+                    "process: make the request again in this one"
+                )
+        self.__dict__.pop("_executor", None)  # submit's worker threads stayed in the parent
+        spec = self._transport_spec
+        if spec is None or isinstance(spec, (str, type)):
+            _FORK_ABANDONED.append(self.transport)  # never closed nor collected here: the parent's
+            self._connect()
+        else:
+            self._streams = weakref.WeakSet()
 
     @staticmethod
     def _check_retries(value: Any) -> int:
@@ -218,7 +290,7 @@ class BaseClient(AllEndpoints):
                     continue
                 stream.response.closed = True
                 result = close()
-                if inspect.isawaitable(result):
+                if is_awaitable(result):
                     pending.append(result)
         return pending
 
@@ -340,7 +412,7 @@ class OpenAI(_SyncCalls, Background):
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 _discard(result)
 
     def __del__(self) -> None:
@@ -378,7 +450,7 @@ class AsyncOpenAI(_AsyncCalls):
         close = getattr(self.transport, "close", None)
         if close is not None:
             result = close()
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 await result
 
     aclose = close
@@ -388,6 +460,35 @@ class AsyncOpenAI(_AsyncCalls):
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+#: What a pickled client leaves behind: what ``_connect`` builds afresh, and the worker threads
+#: of ``submit`` (made again on first use).
+_NOT_TRAVELLING = frozenset(
+    {
+        "transport",
+        "_guard",
+        "_streams",
+        "_base_headers",
+        "_missing_credentials",
+        "_adjusts_events",
+        "_executor",
+    }
+)
+#: Every client alive, so that a forked child can give each its own connections.
+_LIVE_CLIENTS: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+#: The parent's transports in a forked child: kept, so that nothing here ever closes their sockets.
+_FORK_ABANDONED: List[Any] = []
+
+
+def _reconnect_after_fork() -> None:
+    for client in list(_LIVE_CLIENTS):
+        with contextlib.suppress(Exception):  # one client that cannot rebuild must not break the child
+            client._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_reconnect_after_fork)
 
 
 def new(api_key: Optional[str] = None, *args: Any, **kwargs: Any) -> OpenAI:

@@ -8,8 +8,6 @@ the two connection errors, nothing else.
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass, field
 from typing import (
     Any,
     AsyncIterable,
@@ -22,6 +20,7 @@ from typing import (
     MutableMapping,
     Optional,
     Tuple,
+    TypeVar,
     Union,
 )
 
@@ -105,26 +104,72 @@ def _is_secret(name: str) -> bool:
     return name.lower() in SECRET_HEADERS
 
 
-@dataclass(frozen=True)
-class Timeout:
+class _Frozen:
+    """Immutable after __init__, as a frozen dataclass is, without importing dataclasses (and
+    inspect, ast...) at ``import openai_bindings``."""
+
+    __slots__ = ()
+    _fields: Tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; make a new one (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable (cannot delete {name!r})")
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __reduce__(self) -> Any:
+        # Pickled by its fields, rebuilt through __init__ (setattr is closed to pickle too).
+        return (type(self), self._values())
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def replace(self: _F, **changes: Any) -> _F:
+        """A copy with some fields changed (``request.replace(url=...)``)."""
+        values = {name: getattr(self, name) for name in self._fields}
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(unknown))}")
+        values.update(changes)
+        return type(self)(**values)
+
+
+_F = TypeVar("_F", bound=_Frozen)
+
+
+class Timeout(_Frozen):
     """How long to wait to connect, and how long to wait for each next piece of the answer.
 
     ``read`` bounds every wait for bytes, not the whole exchange, so a long stream that
     keeps sending never times out while a stalled one does. ``None`` waits forever.
     """
 
-    connect: Optional[float] = 5.0
-    read: Optional[float] = 600.0
+    __slots__ = ("connect", "read")
+    _fields = ("connect", "read")
+    connect: Optional[float]
+    read: Optional[float]
 
-    def __post_init__(self) -> None:
-        for name in ("connect", "read"):
-            value = getattr(self, name)
+    def __init__(self, connect: Optional[float] = 5.0, read: Optional[float] = 600.0) -> None:
+        for name, value in (("connect", connect), ("read", read)):
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
             ):
                 raise ValueError(
                     f"Timeout.{name} must be a positive number of seconds or None, got {value!r}"
                 )
+        object.__setattr__(self, "connect", connect)
+        object.__setattr__(self, "read", read)
+
+    def __hash__(self) -> int:
+        return hash((self.connect, self.read))
+
+    def __repr__(self) -> str:
+        return f"Timeout(connect={self.connect!r}, read={self.read!r})"
 
     @classmethod
     def coerce(cls, value: TimeoutLike) -> Timeout:
@@ -144,25 +189,43 @@ class Timeout:
 
 
 TimeoutLike = Union[Timeout, float, int, Tuple[Optional[float], Optional[float]], None]
+_DEFAULT_TIMEOUT = Timeout()
 
 
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request, fully formed: transports send it as it is."""
+class Request(_Frozen):
+    """One HTTP request, fully formed: transports send it as it is (its headers may be edited by
+    a ``prepare_request`` hook; the request itself is immutable)."""
 
+    __slots__ = ("__weakref__", "body", "headers", "method", "timeout", "url")
+    _fields = ("method", "url", "headers", "body", "timeout")
     method: str
     url: str
-    headers: Headers = field(default_factory=Headers)
-    body: Body = None
-    timeout: Timeout = field(default_factory=Timeout)
+    headers: Headers
+    body: Body
+    timeout: Timeout
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.headers, Headers):
-            object.__setattr__(self, "headers", Headers(self.headers))
-        if not isinstance(self.timeout, Timeout):  # Request(..., timeout=5) as a plugin's test might write
-            object.__setattr__(self, "timeout", Timeout.coerce(self.timeout))
-        if isinstance(self.body, str):
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Optional[HeadersLike] = None,
+        body: Body = None,
+        timeout: Any = _DEFAULT_TIMEOUT,
+    ) -> None:
+        if isinstance(body, str):
             raise TypeError("Request.body must be bytes or an iterable of bytes, not str; encode it first")
+        if type(headers) is not Headers:
+            headers = Headers(headers)
+        if type(timeout) is not Timeout:  # Request(..., timeout=5) as a plugin's test might write
+            timeout = Timeout.coerce(timeout)
+        setattr_ = object.__setattr__
+        setattr_(self, "method", method)
+        setattr_(self, "url", url)
+        setattr_(self, "headers", headers)
+        setattr_(self, "body", body)
+        setattr_(self, "timeout", timeout)
+
+    __hash__ = None  # type: ignore[assignment]  # its headers are mutable
 
     def __repr__(self) -> str:
         size = len(self.body) if isinstance(self.body, bytes) else ("stream" if self.body else 0)
@@ -228,7 +291,7 @@ class Response:
         self.closed = True
         if self._close is not None:
             result = self._close()
-            if inspect.isawaitable(result):  # an async close called from sync code
+            if is_awaitable(result):  # an async close called from sync code
                 _discard(result)
 
     # -- async side -----------------------------------------------------------
@@ -259,7 +322,7 @@ class Response:
         self.closed = True
         if self._close is not None:
             result = self._close()
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 await result
 
     def __repr__(self) -> str:
@@ -268,6 +331,11 @@ class Response:
 
 class AsyncResponse(Response):
     """The async twin: ``stream`` is an async iterable and ``close`` may be awaitable."""
+
+
+def is_awaitable(value: Any) -> bool:
+    """``inspect.isawaitable`` without importing inspect (coroutines, futures, tasks)."""
+    return hasattr(value, "__await__")
 
 
 def _discard(awaitable: Awaitable[Any]) -> None:

@@ -13,13 +13,12 @@ import os
 import re
 import threading
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional
 
-import pluggy
-
-from . import hookspecs
 from ._imports import importable
+
+if TYPE_CHECKING:
+    import pluggy
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -47,14 +46,19 @@ class PluginLoadWarning(UserWarning):
     failure: PluginFailure | None = None
 
 
-@dataclass(frozen=True)
 class Registered:
     """A transport or provider class and who registered it."""
 
-    name: str
-    cls: type
-    origin: str  # "built-in" or the distribution's name
-    plugin: str  # the pluggy plugin name (the entry point's name)
+    __slots__ = ("cls", "name", "origin", "plugin")
+
+    def __init__(self, name: str, cls: type, origin: str, plugin: str) -> None:
+        self.name = name
+        self.cls = cls
+        self.origin = origin  # "built-in" or the distribution's name
+        self.plugin = plugin  # the pluggy plugin name (the entry point's name)
+
+    def __repr__(self) -> str:
+        return f"Registered(name={self.name!r}, cls={self.cls!r}, origin={self.origin!r})"
 
     @property
     def missing(self) -> list[str]:
@@ -91,44 +95,62 @@ class Registered:
         return self.unusable_reason is None
 
 
-@dataclass(frozen=True)
 class PluginFailure:
     """A plugin that did not load, and why (shown by ``openai-bindings plugins``)."""
 
-    plugin: str
-    origin: str
-    error: str
+    __slots__ = ("error", "origin", "plugin")
+
+    def __init__(self, plugin: str, origin: str, error: str) -> None:
+        self.plugin = plugin
+        self.origin = origin
+        self.error = error
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PluginFailure):
+            return NotImplemented
+        return (self.plugin, self.origin, self.error) == (other.plugin, other.origin, other.error)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PluginFailure(plugin={self.plugin!r}, origin={self.origin!r}, error={self.error!r})"
 
 
-class _Manager(pluggy.PluginManager):
-    """A plugin manager that tells its registry when plugins come or go (the hooks' users cache
-    which hooks are implemented; a plugin registered at run time must be seen)."""
+def _manager_class() -> Any:
+    """The plugin manager class; pluggy (and inspect with it) loads with the first client, not at import."""
+    import pluggy
 
-    on_change: Callable[[], None] = staticmethod(lambda: None)
+    class Manager(pluggy.PluginManager):
+        """A plugin manager that tells its registry when plugins come or go (the hooks' users cache
+        which hooks are implemented; a plugin registered at run time must be seen)."""
 
-    def register(self, plugin: object, name: str | None = None) -> str | None:
-        try:
-            return super().register(plugin, name)
-        finally:
-            self.on_change()
+        on_change: Callable[[], None] = staticmethod(lambda: None)
 
-    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
-        try:
-            return super().unregister(plugin, name)
-        finally:
-            self.on_change()
+        def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:
+            try:
+                return super().register(plugin, name)
+            finally:
+                self.on_change()
+
+        def unregister(self, plugin: Optional[object] = None, name: Optional[str] = None) -> Any:
+            try:
+                return super().unregister(plugin, name)
+            finally:
+                self.on_change()
+
+    return Manager
 
 
-@dataclass
 class Registry:
     """Everything the plugins registered, by kind and name."""
 
-    manager: pluggy.PluginManager
-    transports: dict[str, Registered] = field(default_factory=dict)
-    providers: dict[str, Registered] = field(default_factory=dict)
-    failures: list[PluginFailure] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)
-    _observers: Any = None
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+        self.transports: Dict[str, Registered] = {}
+        self.providers: Dict[str, Registered] = {}
+        self.failures: List[PluginFailure] = []
+        self.origins: Dict[str, str] = {}
+        self._observers: Any = None
 
     @property
     def observers(self) -> Any:
@@ -206,7 +228,9 @@ def _entry_points() -> Iterator[tuple[Any, str]]:
 
 
 def _load() -> Registry:
-    manager = _Manager(hookspecs.PROJECT)
+    from . import hookspecs
+
+    manager = _manager_class()(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry(manager)
 

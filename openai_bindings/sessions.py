@@ -20,7 +20,7 @@ from .errors import OpenAIError, StreamError
 from .schema import convert_arguments, function_schema, validate
 from .streaming import LegacyChunk as SessionChunk
 from .structured import StructuredOutputError
-from .validation import validate_message, validate_messages
+from .validation import ValidatedMessages, validate_message, validate_messages
 
 __all__ = [
     "ChatSession",
@@ -567,7 +567,9 @@ class ChatSession(_Session):
         params = self._params(overrides, callback)
         if params.get("stream") and "stream_options" not in params:
             params["stream_options"] = {"include_usage": True}  # so the session can count the tokens
-        result = yield Call(self.client.create_chat_completion, list(self.messages), **params)
+        # Each message was checked when appended: do not check the whole history again per send.
+        history = ValidatedMessages(self.messages)
+        result = yield Call(self.client.create_chat_completion, history, **params)
         if params.get("stream"):
             if callback is None:  # stream=True given as an option: read it to the end here
                 result = yield Call(result.until_done)

@@ -103,8 +103,24 @@ class SSEDecoder:
             if lines and self._pieces:
                 self._pieces.append(lines[0])
                 lines[0], self._pieces = "".join(self._pieces), []
+            # The hot loop: data lines and blank lines inline, every other field through _line.
+            number = self.line
             for line in lines:
-                self._line(line, events)
+                number += 1
+                if line[:5] == "data:":
+                    if not self._started:
+                        self._started = number
+                    self._data.append(line[6:] if line[5:6] == " " else line[5:])
+                elif not line:
+                    if self._data:
+                        self._dispatch(events)
+                    else:
+                        self._event = self._retry = None
+                        self._started = 0
+                else:
+                    self.line = number - 1
+                    self._line(line, events)
+            self.line = number
             if rest:
                 self._pieces.append(rest)
             return events
@@ -150,14 +166,15 @@ class SSEDecoder:
         # any other field name is ignored, as the spec says
 
     def _dispatch(self, events: List[ServerSentEvent]) -> None:
-        if self._data and (len(self._data) > 1 or self._data[0]):  # an empty data buffer dispatches nothing
+        data = self._data
+        if data and (len(data) > 1 or data[0]):  # an empty data buffer dispatches nothing
             events.append(
                 ServerSentEvent(
-                    data="\n".join(self._data),
-                    event=self._event or None,
-                    id=self.last_event_id,
-                    retry=self._retry,
-                    line=self._started,
+                    data[0] if len(data) == 1 else "\n".join(data),
+                    self._event or None,
+                    self.last_event_id,
+                    self._retry,
+                    self._started,
                 )
             )
         self._data = []

@@ -14,7 +14,6 @@ once, without waiting for the cyclic garbage collector.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
 
@@ -23,7 +22,7 @@ from ._logging import logger
 from ._observe import Observers
 from .accumulate import DONE, LegacyChunk, StreamState
 from .errors import APIConnectionError, ClientClosedError
-from .http import Request, Response
+from .http import Request, Response, is_awaitable
 from .result import expected_length, find_request_id
 
 if TYPE_CHECKING:
@@ -519,7 +518,7 @@ def _release(response: Response, loop: Optional[asyncio.AbstractEventLoop]) -> N
     if close is None:
         return
     result = close()
-    if not inspect.isawaitable(result):
+    if not is_awaitable(result):
         return
     if loop is not None and not loop.is_closed():
         import asyncio

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-__all__ = ["ROLES", "check_id", "check_input", "validate_message", "validate_messages"]
+__all__ = ["ROLES", "ValidatedMessages", "check_id", "check_input", "validate_message", "validate_messages"]
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+#: Roles a message with plain text content needs nothing more for.
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 CONTENT_PARTS = ("text", "image_url", "input_audio", "file", "refusal")
 
 
@@ -14,8 +16,22 @@ def _where(index: int | None) -> str:
     return "message" if index is None else f"messages[{index}]"
 
 
+class ValidatedMessages(list):
+    """Messages already checked one by one (a session's history): not checked again on every send."""
+
+
 def validate_message(message: Any, index: int | None = None) -> None:
     """Check one chat message; raise TypeError/ValueError naming its index and the problem."""
+    if type(message) is dict:  # the common case, answered without the Mapping ABC's isinstance
+        role = message.get("role")
+        content = message.get("content")
+        if (
+            role in _PLAIN_ROLES
+            and (content is None or type(content) is str)
+            and "tool_calls" not in message
+            and "function_call" not in message
+        ):
+            return
     where = _where(index)
     if not isinstance(message, Mapping):
         raise TypeError(
@@ -69,6 +85,8 @@ def validate_message(message: Any, index: int | None = None) -> None:
 
 def validate_messages(messages: Any, start: int = 0) -> None:
     """Check a message list; ``start`` numbers them as they will stand in a longer history."""
+    if type(messages) is ValidatedMessages:
+        return
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         raise TypeError(
             "messages must be a list of dicts such as [{'role': 'user', 'content': 'Hi'}], "

@@ -119,3 +119,20 @@ def test_aiohttp_client_across_event_loops_leaves_no_unclosed_session(fake):
         asyncio.run(client.close())
         gc.collect()
     assert not [w for w in caught if "Unclosed" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_importing_the_package_loads_no_plugin_machinery_and_no_http_stack():
+    """pluggy (with inspect), dataclasses, platform, asyncio: none at `import openai_bindings`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openai_bindings; "
+        "print(sorted(m for m in ('pluggy', 'inspect', 'dataclasses', 'asyncio', 'urllib3', 'aiohttp', "
+        "'platform', 'mimetypes') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+    from openai_bindings import hookimpl  # still there when a plugin asks
+
+    assert callable(hookimpl)

@@ -80,6 +80,8 @@ CASES = {
     "responses_vision.py": (script_none, "echo: Describe this image in one sentence."),
     "tool_loop.py": (script_tool_loop, "Rome is warmer today."),
     "async_chat.py": (script_none, "Name a red fruit -> echo: Name a red fruit"),
+    "bulk_embeddings_processes.py": (script_none, "embedded 120 of 120 documents in 2 processes"),
+    "bulk_embeddings_dask.py": (script_none, "embedded 120 of 120 documents on 4 Dask tasks"),
     "structured_output.py": (script_structured, "Pancakes (easy, 15 min): flour, milk\nsession: Croissants"),
     "structured_output_pydantic.py": (script_country, "Portugal: capital Lisbon, 10,300,000 people"),
     "tk_chat.py": (script_none, "you: Hello\nassistant: echo: Hello"),

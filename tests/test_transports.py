@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
+import signal
 import socket
 import ssl
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -181,3 +186,300 @@ def test_one_transport_serves_many_threads(server, name):
     assert failures == []
     assert len(server.requests) == 40
     assert server.connections <= 8  # connections were reused, never more than one per thread
+
+
+# -- defects found under faults (issue 9), each with the test that would have caught it ---------------
+
+
+def _gated_stream(server, gate: threading.Event, path: str = "/stream") -> None:
+    server.queue(Reply(chunks=[b"data: 1\n\n", b"data: 2\n\n"], gate=gate), path=path)
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # a cycle's sockets may be finalized first: the point
+def test_breaking_out_of_streams_never_poisons_the_pool(harness, server):
+    """urllib3 once put a connection whose socket a finalizer had already closed back in its pool:
+    the next request failed with ``ValueError: file descriptor cannot be a negative integer`` in
+    most of 100 rounds. An abandoned stream, collected as part of a reference cycle, is the case."""
+    gate = threading.Event()
+    for round_ in range(100):
+        _gated_stream(server, gate)
+        response = harness.send(_request("GET", server.url("/stream")))
+        chunks = harness.chunks(response)
+        assert next(chunks) == b"data: 1\n\n"
+        cycle: list = [response, chunks]
+        cycle.append(cycle)  # what a stream and its generator were: found only by the cyclic GC
+        del response, chunks, cycle
+        gc.collect(1)  # the young generations hold the cycle: cheap, and enough
+        answer = harness.send(_request("GET", server.url(f"/next/{round_}")))
+        assert json.loads(harness.read(answer))["path"] == f"/next/{round_}"
+    gate.set()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_request_is_never_sent_twice(harness, server, method):
+    """The stdlib transport re-sent a request when a kept-alive connection was closed under it,
+    and aiohttp does the same for GET: the server saw it twice although max_retries was 0."""
+    server.queue(Reply(body=b"first"), Reset())
+    assert harness.read(harness.send(_request(method, server.url("/a"), b"{}"))) == b"first"
+    with pytest.raises(APIConnectionError, match="not sent again"):
+        harness.send(_request(method, server.url("/b"), b"{}"))
+    assert [r.path for r in server.requests] == ["/a", "/b"]
+
+
+def test_closing_an_unfinished_response_closes_its_connection_at_once(harness, server):
+    """close is synchronous (even for aiohttp), idempotent, callable from another thread, and the
+    server sees the connection closed without any garbage collection."""
+    gate = threading.Event()
+    _gated_stream(server, gate)
+    response = harness.send(_request("GET", server.url("/stream")))
+    chunks = harness.chunks(response)
+    assert next(chunks) == b"data: 1\n\n"
+    number = server.requests[-1].connection
+    results = []
+    closer = threading.Thread(target=lambda: results.append(response._close()))
+    closer.start()
+    closer.join(5)
+    assert results == [None]  # not an awaitable: a finalizer can call it
+    assert response._close() is None  # twice is fine
+    assert server.wait_for_connection_closed(number, timeout=3)
+    gate.set()
+
+
+def test_a_finished_response_returns_its_connection_for_reuse(harness, server):
+    for path in ("/one", "/two"):
+        response = harness.send(_request("GET", server.url(path)))
+        harness.read(response)
+        assert response._close() is None  # closing again after the read is harmless
+    assert server.requests[0].connection == server.requests[1].connection
+    assert server.closed_connections == []
+
+
+_SUSPECTS = ("Response", "_Exchange", "_Body", "_Route", "HTTPResponse", "ClientResponse")
+
+
+def test_no_reference_cycles_between_response_body_and_transport(harness, server):
+    """Responses are released by reference counting alone: nothing the transports make per
+    request is left for the cyclic garbage collector (full read, abandoned, or failed)."""
+    gate = threading.Event()
+    _gated_stream(server, gate, "/abandoned")
+    server.queue(Drop(sent=b"data: 1\n\n", chunked=True), path="/failed")
+    full, abandoned, failed = (_request("GET", server.url(p)) for p in ("/full", "/abandoned", "/failed"))
+    transport = harness.transport
+
+    def exchanges() -> None:
+        transport.send(full).read()
+        response = transport.send(abandoned)
+        chunks = response.iter_bytes()
+        next(chunks)
+        response.close()
+        chunks.close()
+        response = transport.send(failed)
+        with contextlib.suppress(APIConnectionError):
+            response.read()
+
+    async def aexchanges() -> None:  # one coroutine: the test itself makes no asyncio task cycles
+        await (await transport.send(full)).aread()
+        response = await transport.send(abandoned)
+        chunks = response.aiter_bytes()
+        await chunks.__anext__()
+        await response.aclose()
+        await chunks.aclose()
+        response = await transport.send(failed)
+        with contextlib.suppress(APIConnectionError):
+            await response.aread()
+
+    harness.read(harness.send(_request("GET", server.url("/warm-up"))))  # sessions, pools: made once
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        harness.run(aexchanges()) if harness.is_async else exchanges()
+        gc.collect()
+        left = [
+            repr(thing)[:120]
+            for thing in gc.garbage
+            if type(thing).__name__ in _SUSPECTS
+            or getattr(thing, "__name__", "") in ("_body", "iter_bytes", "aiter_bytes")
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        gate.set()
+    assert left == [], left
+
+
+def test_a_closed_transport_refuses_new_requests(harness, server):
+    harness.read(harness.send(_request("GET", server.url("/before"))))
+    if harness.is_async:
+        harness.run(harness.transport.close())
+    else:
+        harness.transport.close()
+    with pytest.raises(APIConnectionError, match="closed"):
+        harness.send(_request("GET", server.url("/after")))
+    assert [r.path for r in server.requests] == ["/before"]
+    if harness.name == "aiohttp":
+        assert harness.transport._session is None  # no new session made behind the closed one
+
+
+def _in_a_forked_child(work: Any) -> int:
+    """Run ``work()`` (True for success) in a forked child; its exit status, within a bound."""
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 1
+        try:
+            code = 0 if work() else 2
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 15
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child did not finish")
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("name", ["stdlib", "urllib3"])
+def test_a_forked_child_opens_its_own_connections(server, name):
+    """The child never uses (or shuts down) the parent's pooled sockets."""
+    from openai_bindings.transports import StdlibTransport, Urllib3Transport
+
+    transport = StdlibTransport() if name == "stdlib" else Urllib3Transport()
+    assert transport.send(_request("GET", server.url("/parent-1"))).read()
+
+    def child() -> bool:
+        return json.loads(transport.send(_request("GET", server.url("/child"))).read())["path"] == "/child"
+
+    assert _in_a_forked_child(child) == 0
+    assert transport.send(_request("GET", server.url("/parent-2"))).read()
+    transport.close()
+    connection = {r.path: r.connection for r in server.requests}
+    assert connection["/child"] != connection["/parent-1"]  # the child connected for itself
+    assert connection["/parent-2"] == connection["/parent-1"]  # the parent's socket was left alone
+
+
+# -- ThreadedAsyncTransport: one reader thread per response, no executor hop per chunk -----------------
+
+
+def _threaded() -> tuple:
+    import asyncio
+
+    from openai_bindings.transport import ThreadedAsyncTransport
+    from openai_bindings.transports import StdlibTransport
+
+    return asyncio, ThreadedAsyncTransport(StdlibTransport())
+
+
+def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
+    asyncio, transport = _threaded()
+    parts = [b"data: %d\n\n" % n for n in range(200)]
+    server.queue(Reply(chunks=parts))
+
+    async def main() -> list:
+        response = await transport.send(_request("GET", server.url("/many")))
+        exchange = response.stream.exchange
+        deadline = time.monotonic() + 5
+        while not exchange.finished and time.monotonic() < deadline:  # the reader runs ahead
+            await asyncio.sleep(0.01)
+        got = [chunk async for chunk in response.aiter_bytes()]
+        assert asyncio.get_running_loop()._default_executor is None  # type: ignore[attr-defined]
+        await transport.close()
+        return got
+
+    loop = asyncio.new_event_loop()
+    try:
+        got = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert b"".join(got) == b"".join(parts)
+    assert len(got) == 1  # everything that waited was handed over at once
+
+
+def test_threaded_read_ahead_is_bounded(server, monkeypatch):
+    asyncio, transport = _threaded()
+    monkeypatch.setattr(type(transport), "READ_AHEAD", 64 * 1024)
+    body = bytes(range(256)) * 4096  # 1 MiB
+    server.queue(Reply(body=body))
+
+    async def main() -> bytes:
+        response = await transport.send(_request("GET", server.url("/big")))
+        exchange = response.stream.exchange
+        await asyncio.sleep(0.3)  # the reader fills its allowance and waits
+        assert not exchange.finished and exchange.size < 64 * 1024 + 65536
+        data = await response.aread()
+        await transport.close()
+        return data
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(main()) == body
+    finally:
+        loop.close()
+
+
+def test_threaded_send_cancelled_before_the_answer_releases_it(server):
+    asyncio, transport = _threaded()
+    gate = threading.Event()
+    server.queue(Reply(chunks=[b"late", b"more"], gate=gate, delay=0.3))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(transport.send(_request("GET", server.url("/slow"))))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.5)  # the answer arrives to nobody: the reader closes it
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert server.wait_for_connection_closed(1, timeout=3)
+    gate.set()
+    transport.sync.close()
+
+
+def test_threaded_readers_are_reused_not_started_per_exchange(server):
+    asyncio, transport = _threaded()
+
+    async def main() -> None:
+        for n in range(20):
+            response = await transport.send(_request("GET", server.url(f"/r/{n}")))
+            await response.aread()
+        await transport.close()
+
+    before = {t.ident for t in threading.enumerate() if t.name == "openai-bindings-reader"}
+    asyncio.run(main())
+    readers = {t.ident for t in threading.enumerate() if t.name == "openai-bindings-reader"} - before
+    assert len(readers) <= 2  # one parked reader serves one exchange after another
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threaded_readers_after_fork(server):
+    """A parked reader thread of the parent does not exist in a forked child: the child starts its own."""
+    asyncio, transport = _threaded()
+
+    async def one(path: str) -> bytes:
+        return await (await transport.send(_request("GET", server.url(path)))).aread()
+
+    assert asyncio.run(one("/parent"))
+    from openai_bindings.transport import _READERS
+
+    deadline = time.monotonic() + 5
+    while not _READERS._parked and time.monotonic() < deadline:
+        time.sleep(0.01)  # the reader parks itself just after the exchange
+    assert _READERS._parked
+
+    def child() -> bool:
+        return json.loads(asyncio.run(one("/child")))["path"] == "/child"
+
+    assert _in_a_forked_child(child) == 0
+    transport.sync.close()

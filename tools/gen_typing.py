@@ -100,6 +100,8 @@ RESULT_TYPES: Dict[str, Result] = {
     "delete_vector_store": Result("Deleted"),
     "delete_thread": Result("Deleted"),
     "request": Result(None, "Any"),
+    "run_batch": Result(call=True, returns="BatchResults"),
+    "batch_results": Result(call=True, returns="BatchResults"),
 }
 
 #: Types for parameters the runtime signature leaves as Any: by (method, name), else by name.
@@ -144,6 +146,8 @@ IMPORTS: Dict[str, str] = {
     "AsyncStream": ".streaming",
     "LegacyChunk": ".streaming",
     "Stream": ".streaming",
+    "BatchResults": ".batch",
+    "ProgressLike": ".progress",
 }
 BUILTINS = {"bool", "bytes", "dict", "float", "int", "list", "object", "str", "tuple", "None"}
 

@@ -1,7 +1,10 @@
 """Built-in transports, registered through the same hooks a third-party plugin uses.
 
 Each transport does I/O only (no JSON, no retries, no SSE) and imports its
-optional library when first built.
+optional library when first built. All three take ``proxy=``, ``verify=`` and
+``trust_env=`` with the same meaning (see ``_network``), send a request exactly
+once, stream bodies as they arrive, release connections synchronously, and pass
+``openai_bindings.testing.check_transport``.
 """
 
 from __future__ import annotations

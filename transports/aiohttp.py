@@ -1,112 +1,315 @@
 """The aiohttp transport: one ClientSession per transport, created inside the running loop.
 
-aiohttp is imported when the session is first needed. The body is read with
-``iter_any()`` (never ``readline``, which fails on long SSE lines), and only
-``sock_read`` bounds a streamed body, never a ``total`` timeout.
+aiohttp (and asyncio) are imported when the session is first needed, so a sync
+client never loads them. The body is read with ``readany()`` (never
+``readline``, which fails on long SSE lines), and only ``sock_read`` bounds a
+streamed body, never a ``total`` timeout. aiohttp's own silent second attempt
+on a dropped keep-alive connection is turned off: a request is sent once, and
+the client's retry policy decides the rest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import socket
 import ssl
-from typing import Any, AsyncIterator, NoReturn, Optional
+import threading
+from typing import Any, AsyncIterator, Dict, Iterable, Optional, Tuple
 
-from openai_bindings.errors import APIConnectionError, APITimeoutError
-from openai_bindings.http import Request, Response
+from openai_bindings.errors import APIConnectionError
+from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout
+
+from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin
 
 __all__ = ["AiohttpTransport"]
 
+_MAX_ROUTES = 256
+_WHOLE = 256 * 1024  # a bytes body up to this size is written at once
+#: (proxy URL, headers for its CONNECT, headers added to each request, the proxy, ssl= for aiohttp)
+_Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy], Any]
+
 
 class AiohttpTransport:
-    """aiohttp.ClientSession, made lazily in the loop that first sends (and remade for a new loop)."""
+    """aiohttp.ClientSession, made lazily in the loop that first sends (and remade for a new loop).
+
+    Takes ``proxy=``, ``verify=`` and ``trust_env=`` as every built-in transport does;
+    ``ssl_context=`` is the older name of ``verify=<SSLContext>``.
+    """
 
     name = "aiohttp"
     requires = ("aiohttp",)
     extra = "aiohttp"
 
-    def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, limit: int = 100) -> None:
-        self._ssl = ssl_context
+    def __init__(
+        self,
+        *,
+        proxy: Optional[str] = None,
+        verify: Verify = True,
+        trust_env: bool = True,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        limit: int = 100,
+    ) -> None:
+        self._network = Network(proxy=proxy, verify=verify, trust_env=trust_env, ssl_context=ssl_context)
         self._limit = limit
         self._session: Any = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop: Any = None
+        self._closed = False
+        self._aiohttp: Any = None
+        self._asyncio: Any = None
+        self._timeouts: Dict[Timeout, Any] = {}
+        self._routes: Dict[str, _Route] = {}
 
-    def _get_session(self) -> Any:
-        import aiohttp
-
-        loop = asyncio.get_running_loop()
-        if self._session is not None and (self._loop is not loop or self._session.closed):
-            # A session belongs to one loop; the old loop is gone (asyncio.run twice with one
-            # client), so drop its pool without awaiting, and silence its "unclosed" warning.
-            _abandon(self._session)
-            self._session = None
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._limit, ssl=self._ssl if self._ssl is not None else True
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-            )
-            self._loop = loop
-        return self._session
+    # -- the transport API --------------------------------------------------------------------
 
     async def send(self, request: Request) -> Response:
-        import aiohttp
-
-        where = f"{request.method} {request.url.split('?', 1)[0]}"
-        session = self._get_session()
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=request.timeout.connect,
-            sock_connect=request.timeout.connect,
-            sock_read=request.timeout.read,
-        )
+        session = self._session
+        if session is None or session.closed or self._loop is not self._asyncio.get_running_loop():
+            session = self._new_session()
+        url = request.url
+        proxy_url, proxy_headers, extra, proxy, tls = self._route(url)
+        headers: Any = request.headers
+        if extra is not None:
+            headers = {**headers, **extra}
         body = request.body
-        data: Any = body if body is None or isinstance(body, bytes) else _aiter(body)
         try:
             raw = await session.request(
                 request.method,
-                request.url,
-                data=data,
-                headers=dict(request.headers),
-                timeout=timeout,
+                url,
+                data=_data(body),
+                headers=headers,
+                timeout=self._timeout(request.timeout),
                 allow_redirects=False,
                 compress=None,
+                proxy=proxy_url,
+                proxy_headers=proxy_headers,
+                ssl=tls,
             )
         except Exception as error:
-            _reraise(error, where)
-
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in raw.content.iter_any():
-                    yield chunk
-            except Exception as error:
-                _reraise(error, where)
-
-        async def close() -> None:
-            if raw.content.at_eof():
-                raw.release()  # read to the end: the connection goes back to the pool
-            else:
-                raw.close()
-
-        return Response(status=raw.status, headers=raw.headers.items(), stream=stream(), close=close)
+            self._network.raise_for(error, request, proxy, *self._kind(error, proxy))
+        exchange = _Exchange(raw)
+        return Response(
+            status=raw.status,
+            headers=raw.headers.items(),
+            stream=_Body(raw.content, exchange, self, request, proxy),
+            close=exchange.close,
+        )
 
     async def close(self) -> None:
+        """Close the session and refuse new requests (a closed transport never makes a new session)."""
+        self._closed = True
         session, self._session = self._session, None
         if session is None:
             return
-        if self._loop is asyncio.get_running_loop():
+        if self._loop is self._asyncio.get_running_loop():
             await session.close()
         else:
             _abandon(session)
 
     def __repr__(self) -> str:
-        return "<AiohttpTransport>"
+        return f"<AiohttpTransport{self._network.describe()}>"
+
+    # -- session, routes, timeouts ------------------------------------------------------------
+
+    def _new_session(self) -> Any:
+        if self._closed:
+            raise APIConnectionError("this aiohttp transport is closed; make a new one")
+        if self._aiohttp is None:
+            import asyncio
+
+            import aiohttp
+
+            self._asyncio, self._aiohttp = asyncio, aiohttp
+        loop = self._asyncio.get_running_loop()
+        if self._session is not None:
+            # A session belongs to one loop; the old loop is gone (asyncio.run twice with one
+            # client), so drop its pool without awaiting, and silence its "unclosed" warning.
+            _abandon(self._session)
+            self._session = None
+        aiohttp = self._aiohttp
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._limit),
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+            trust_env=False,  # the environment is read once, by Network, the same for every transport
+        )
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False  # never send a request twice behind the client's back
+        self._session, self._loop = session, loop
+        return session
+
+    def _route(self, url: str) -> _Route:
+        """How to reach the URL's origin, worked out once per origin: proxy, credentials, TLS."""
+        origin = split_origin(url)[0]
+        route = self._routes.get(origin)
+        if route is None:
+            network = self._network
+            _, scheme, host, port, _ = origin_of(origin)
+            tls: Any = True
+            if scheme == "https":  # our context (made on first use): the same trust as the others
+                tls = network.ssl_context() if network.verifies else False
+            proxy = network.proxy_for(scheme, host, port)
+            auth = {"Proxy-Authorization": proxy.auth} if proxy is not None and proxy.auth else None
+            if proxy is None:
+                route = (None, None, None, None, tls)
+            elif scheme == "https":  # the credentials go with the CONNECT
+                route = (proxy.url, auth, None, proxy, tls)
+            else:  # plain HTTP: with each forwarded request
+                route = (proxy.url, None, auth, proxy, tls)
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes = {}
+            self._routes[origin] = route
+        return route
+
+    def _timeout(self, timeout: Timeout) -> Any:
+        """aiohttp's ClientTimeout for ours, made once per distinct value."""
+        made = self._timeouts.get(timeout)
+        if made is None:
+            made = self._aiohttp.ClientTimeout(
+                total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+            if len(self._timeouts) > 64:
+                self._timeouts = {}
+            self._timeouts[timeout] = made
+        return made
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def _kind(self, error: BaseException, proxy: Optional[Proxy]) -> Tuple[Optional[str], str]:
+        """What a failure was, for ``Network.raise_for``: timeout, tls, connection, or not I/O (None).
+        Also takes the secret headers out of the request aiohttp keeps in its errors."""
+        aiohttp = self._aiohttp
+        _redact_request_info(error, aiohttp)
+        if isinstance(error, (self._asyncio.TimeoutError, TimeoutError)):
+            return "timeout", ""
+        if isinstance(error, aiohttp.ClientConnectorCertificateError):
+            certificate_error = error.certificate_error
+            return "tls", getattr(certificate_error, "verify_message", None) or str(certificate_error)
+        if isinstance(error, (aiohttp.ClientError, OSError)):
+            if is_tls_failure(error):
+                return "tls", str(error)
+            return "connection", _reason(error, aiohttp, proxy)
+        return None, ""
 
 
-async def _aiter(chunks: Any) -> AsyncIterator[bytes]:
+class _Exchange(Hold):
+    """One response's hold on its connection, let go synchronously (a finalizer can), any thread."""
+
+    __slots__ = ("thread",)
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.thread = threading.get_ident()  # the loop's thread
+
+    def close(self) -> None:
+        raw = self.let_go()
+        if raw is None:
+            return
+        if self.done:
+            raw.release()  # read to the end: the connection goes back to the pool
+            return
+        # Unread bytes on the wire: the connection is closed, not pooled. asyncio closes the
+        # socket on the loop's next turn; shutdown() tells the server now, even when the loop
+        # is not running or this is a finalizer in another thread.
+        connection = raw.connection
+        transport = connection.transport if connection is not None else None
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if threading.get_ident() == self.thread:
+            raw.close()
+            return
+        loop = raw._loop  # a finalizer in another thread: the loop's objects are the loop's to touch
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(raw.close)
+
+
+class _Body:
+    """The body as an async iterator of the chunks aiohttp has: one await per chunk, no generator."""
+
+    __slots__ = ("content", "exchange", "proxy", "request", "transport")
+
+    def __init__(
+        self, content: Any, exchange: _Exchange, transport: AiohttpTransport, request: Request, proxy: Any
+    ) -> None:
+        self.content = content
+        self.exchange = exchange
+        self.transport = transport
+        self.request = request
+        self.proxy = proxy
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        content = self.content
+        try:
+            chunk: bytes = await content.readany()
+        except Exception as error:
+            # aiohttp raises a broken connection before the bytes that arrived ahead of it: hand
+            # those over first (the next read raises the failure again, with nothing left).
+            pending = _unread(content)
+            if pending:
+                return pending
+            # aiohttp keeps this exception in its stream reader and raises it again on each read:
+            # its traceback would hold the reader (and this body) in a cycle only the GC finds.
+            error.__traceback__ = None
+            transport = self.transport
+            transport._network.raise_for(error, self.request, self.proxy, *transport._kind(error, self.proxy))
+        if chunk:
+            return chunk
+        self.exchange.done = True
+        raise StopAsyncIteration
+
+
+def _unread(content: Any) -> bytes:
+    """What aiohttp's stream reader holds but would not return once it has a failure to raise."""
+    read = getattr(content, "_read_nowait", None)  # the reader's own buffer read, without the check
+    if read is None or not getattr(content, "_buffer", None):
+        return b""
+    try:
+        data: bytes = read(-1)
+        return data
+    except Exception:
+        return b""
+
+
+def _data(body: Any) -> Any:
+    """The body as aiohttp takes it: small bytes as they are, anything else streamed in pieces
+    (aiohttp warns that one large write may hold the loop; the client set Content-Length)."""
+    if body is None or (isinstance(body, bytes) and len(body) <= _WHOLE):
+        return body
+    if isinstance(body, bytes):
+        view = memoryview(body)
+        body = [view[start : start + _WHOLE] for start in range(0, len(body), _WHOLE)]
+    return _aiter(body)
+
+
+async def _aiter(chunks: Iterable[Any]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+def _redact_request_info(error: BaseException, aiohttp: Any) -> None:
+    """aiohttp's errors keep the request's headers (``request_info``), credentials included:
+    keep the rest, with secret header values (API key, proxy credentials) replaced."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    current: Optional[BaseException] = error
+    for _ in range(8):
+        if current is None:
+            return
+        info = getattr(current, "request_info", None)
+        secret = SECRET_HEADERS
+        if isinstance(info, aiohttp.RequestInfo) and any(name.lower() in secret for name in info.headers):
+            pairs = info.headers.items()
+            headers = CIMultiDict((k, "<redacted>" if k.lower() in secret else v) for k, v in pairs)
+            redacted = info._replace(headers=CIMultiDictProxy(headers))
+            with contextlib.suppress(AttributeError, TypeError):
+                current.request_info = redacted  # type: ignore[attr-defined]
+                current.args = tuple(redacted if arg is info else arg for arg in current.args)
+        current = current.__cause__ or current.__context__
 
 
 def _abandon(session: Any) -> None:
@@ -117,16 +320,20 @@ def _abandon(session: Any) -> None:
     session._connector = None
 
 
-def _reraise(error: BaseException, where: str) -> NoReturn:
-    import aiohttp
-
-    if isinstance(error, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError)):
-        raise APITimeoutError(f"{where}: timed out waiting for the server") from error
-    if isinstance(error, aiohttp.ClientConnectorCertificateError):
-        raise APIConnectionError(
-            f"{where}: TLS certificate verification failed; trust the server's CA with SSL_CERT_FILE, "
-            f"or pass an ssl_context ({error.certificate_error})"
-        ) from error
-    if isinstance(error, (aiohttp.ClientError, OSError)):
-        raise APIConnectionError(f"{where}: {type(error).__name__}: {error}") from error
-    raise error
+def _reason(error: BaseException, aiohttp: Any, proxy: Optional[Proxy]) -> str:
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return (
+            "the server closed the connection without answering (the request may or may not have "
+            "been processed; it was not sent again)"
+        )
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return f"the connection closed mid-body ({error})"
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        hint = ": check the user name and password in the proxy URL" if error.status == 407 else ""
+        return f"the proxy refused to open a tunnel ({error.status} {error.message}){hint}"
+    if isinstance(error, aiohttp.ClientProxyConnectionError) and proxy is not None:
+        return f"the proxy refused the connection (is it running at {proxy.host}:{proxy.port}?)"
+    if isinstance(error, aiohttp.ClientConnectorError) and isinstance(error.os_error, ConnectionRefusedError):
+        return f"connection refused (is a server listening there?) ({error})"
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -9,13 +9,15 @@ whatever the file's size.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Generator, List
+from typing import TYPE_CHECKING, Any, Dict, Generator, List
 
 from .._drive import Call
 from .._plan import split_options
-from ..multipart import FilePart
 from ..result import APIResult
 from ._base import Endpoints
+
+if TYPE_CHECKING:
+    from ..multipart import FilePart
 
 __all__ = ["FILES_LIMIT", "PART_SIZE", "FilesEndpoints"]
 
@@ -64,6 +66,8 @@ class FilesEndpoints(Endpoints):
         for name, value in (("part_size", part_size), ("single_limit", single_limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number of bytes >= 1, got {value!r}")
+        from ..multipart import FilePart  # mimetypes and uuid load with the first upload
+
         part = FilePart.of(file)
         if part.size <= single_limit:
             return self._form("/files", "files", {"purpose": purpose, **params}, [("file", part)])

@@ -24,6 +24,7 @@ from .. import __version__
 from ..errors import PluginError
 from ..keys import get_key, key_names, keys_path, set_key
 from ..plugins import BUILTIN, PLUGINS_ENV, PluginLoadWarning, Registry, get_registry
+from .batch import add_parser as add_batch_parser
 from .chat import SLASH_COMMANDS, chat
 from .common import UsageError, describe, make_client
 
@@ -80,6 +81,12 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from ..demo import run_demo
 
     return run_demo(out)
+
+
+def _check_transport(args: argparse.Namespace, out: TextIO) -> int:
+    from ..testing.transport_check import main as check
+
+    return check(args.name, use_async=args.use_async, server=args.server, only=args.only, out=out)
 
 
 def _keys_set(args: argparse.Namespace, out: TextIO) -> int:
@@ -213,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--dims", action="store_true", help="print only each vector's length")
     embed.set_defaults(handler=_embed)
 
+    add_batch_parser(commands, connection)
+
     keys = commands.add_parser(
         "keys",
         help="store API keys in a file only you can read, instead of the shell's history",
@@ -250,6 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--cors", action="store_true", help="send CORS headers, so a browser page can call it")
     fake.add_argument("--model", action="append", metavar="M", help="a model that exists (repeat); else any")
     fake.set_defaults(handler=_fake_server)
+    check = commands.add_parser(
+        "check-transport",
+        help="run the transport conformance kit against a transport (exit 0 when all pass)",
+        description="Runs openai_bindings.testing.check_transport against a registered transport, "
+        "on a private local server, or on a running fake-server with --server.",
+    )
+    check.add_argument("name", metavar="NAME", help="a registered transport (see `openai-bindings plugins`)")
+    check.add_argument("--async", dest="use_async", action="store_true", help="a sync one run for asyncio")
+    check.add_argument("--server", default=None, metavar="URL", help="a running fake-server's base URL")
+    check.add_argument("--only", action="append", default=None, metavar="SCENARIO", help="run only these")
+    check.set_defaults(handler=_check_transport)
     return parser
 
 

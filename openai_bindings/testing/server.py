@@ -7,24 +7,40 @@ bounded and ``close()`` wakes stalled handlers and shuts their sockets.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import select
 import socket
 import ssl
+import struct
 import threading
 import time
 import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional, TypeVar, Union
 
 from ..http import Headers
 
-__all__ = ["Drop", "LocalServer", "RecordedRequest", "Reply", "Reset", "Stall"]
+__all__ = [
+    "CONTROL",
+    "Drop",
+    "LocalServer",
+    "RecordedRequest",
+    "Reply",
+    "Reset",
+    "Stall",
+    "tls_ca_path",
+    "tls_server_context",
+]
 
 #: No handler waits longer than this, whatever a test asks: the server always stops.
 MAX_WAIT = 30.0
+#: The path segment of the control API: ``{any root}/_control/{queue,release,requests,connections,clear}``.
+CONTROL = "/_control/"
 
 #: Response headers a page may read through CORS (the ones a client acts on).
 CORS_EXPOSED = (
@@ -102,15 +118,21 @@ class Drop:
     headers: Dict[str, str] = field(default_factory=dict)
     chunked: bool = False
     gate: Optional[threading.Event] = None
+    rst: bool = False  # abort with a TCP reset instead of a clean close
 
 
 @dataclass
 class Reset:
-    """Close the connection right after reading the request, without a status line."""
+    """Close the connection right after reading the request, without a status line.
+
+    ``rst``: abort it with a TCP reset (the client sees ECONNRESET) instead of a clean close.
+    """
+
+    rst: bool = False
 
 
 Action = Union[Reply, Stall, Drop, Reset]
-_ServerT = TypeVar("_ServerT", bound="LocalServer")
+_ServerT = TypeVar("_ServerT", bound="Background")
 Route = Callable[[RecordedRequest], Action]
 
 
@@ -160,6 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         owner = self.server.owner
+        if CONTROL in self.path and owner.control:
+            _serve_control(self)
+            return
         with owner._lock:
             owner.in_flight += 1
             owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
@@ -190,11 +215,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _perform(self, action: Action) -> None:
         owner = self.server.owner
         if isinstance(action, Stall):
-            owner._stopping.wait(min(action.seconds, MAX_WAIT))
+            _hold(self, None, action.seconds)
             self.close_connection = True
             return
         if isinstance(action, Reset):
             self.close_connection = True
+            if action.rst:
+                _abort(self)
             return
         if isinstance(action, Drop):
             self.send_response(action.status)
@@ -211,8 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(action.sent)
             self.wfile.flush()
             if action.gate is not None:
-                action.gate.wait(MAX_WAIT)
+                _hold(self, action.gate, MAX_WAIT)
             self.close_connection = True
+            if action.rst:
+                _abort(self)
             return
         if action.delay and owner._stopping.wait(min(action.delay, MAX_WAIT)):
             return
@@ -231,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for number, chunk in enumerate(action.chunks):
-            if number == 1 and action.gate is not None and not action.gate.wait(MAX_WAIT):
+            if number == 1 and action.gate is not None and not _hold(self, action.gate, MAX_WAIT):
                 self.close_connection = True
                 return
             if number and action.chunk_delay and owner._stopping.wait(action.chunk_delay):
@@ -274,6 +303,9 @@ class _Server(ThreadingHTTPServer):
                 self._serve(request, client_address, number)
         except (OSError, ssl.SSLError):
             pass  # a client that gave up, or refused our certificate: nothing to answer
+        finally:
+            with owner._lock:
+                owner.closed_connections.append(number)
 
     def _serve(self, request: Any, client_address: Any, number: int) -> None:
         with self.owner._lock:
@@ -290,45 +322,19 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
 
-class LocalServer:
-    """A scriptable HTTP server on 127.0.0.1; ``with LocalServer() as server: server.url("/x")``.
+class Background:
+    """A socketserver served from a daemon thread that always stops: ``with`` it, or start/close.
 
-    Requests are answered by, in order: queued actions (``queue``), routes
-    (``route``), then ``default`` (which echoes the request as JSON).
-    ``cors=True`` answers preflights and sends CORS headers, so a browser page can
-    call it. ``max_in_flight`` is the most requests it was answering at once.
+    ``close()`` wakes every waiting handler (``_stopping``) and shuts down the sockets still
+    open (``_sockets``), so no test waits on a handler that waits on a client.
     """
 
-    def __init__(
-        self,
-        *,
-        ssl_context: Optional[ssl.SSLContext] = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        cors: bool = False,
-    ) -> None:
-        self.ssl_context = ssl_context
-        self.cors = cors
-        self.requests: List[RecordedRequest] = []
-        self.connections = 0  # accepted so far
-        self.open_connections = 0  # not yet closed (by either side)
-        self.max_open_connections = 0  # the most open at once
-        self.in_flight = 0  # requests being answered
-        self.max_in_flight = 0  # the most answered at once
-        self._queue: Deque[tuple[Optional[str], Action]] = deque()
-        self._routes: Dict[tuple[str, str], Route] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._sockets: set[Any] = set()
-        self._numbers: Dict[int, int] = {}
-        self._server = _Server((host, port), _Handler, bind_and_activate=True)
-        self._server.owner = self
-        self._thread: Optional[threading.Thread] = None
-        bound, port = self._server.server_address[:2]
-        self.host: str = bound if isinstance(bound, str) else bytes(bound).decode()
-        self.port: int = port
-
-    # -- lifecycle ---------------------------------------------------------------------
+    _server: Any
+    _thread: Optional[threading.Thread]
+    _stopping: threading.Event
+    _lock: threading.Lock
+    _sockets: set[Any]
+    port: int
 
     def start(self: _ServerT) -> _ServerT:
         if self._thread is None:
@@ -359,6 +365,51 @@ class LocalServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class LocalServer(Background):
+    """A scriptable HTTP server on 127.0.0.1; ``with LocalServer() as server: server.url("/x")``.
+
+    Requests are answered by, in order: queued actions (``queue``), routes
+    (``route``), then ``default`` (which echoes the request as JSON).
+    ``cors=True`` answers preflights and sends CORS headers, so a browser page can
+    call it. ``max_in_flight`` is the most requests it was answering at once.
+    ``control`` serves the HTTP control API (``{root}/_control/...``, see
+    ``handle_control``) through which a host that cannot start a server scripts this one.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cors: bool = False,
+        control: bool = True,
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.cors = cors
+        self.control = control
+        self.requests: List[RecordedRequest] = []
+        self.connections = 0  # accepted so far
+        self.open_connections = 0  # not yet closed (by either side)
+        self.max_open_connections = 0  # the most open at once
+        self.closed_connections: List[int] = []  # numbers of the connections that have ended
+        self.in_flight = 0  # requests being answered
+        self.max_in_flight = 0  # the most answered at once
+        self._gates: Dict[str, threading.Event] = {}
+        self._queue: Deque[tuple[Optional[str], Action]] = deque()
+        self._routes: Dict[tuple[str, str], Route] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sockets: set[Any] = set()
+        self._numbers: Dict[int, int] = {}
+        self._server = _Server((host, port), _Handler, bind_and_activate=True)
+        self._server.owner = self
+        self._thread: Optional[threading.Thread] = None
+        bound, port = self._server.server_address[:2]
+        self.host: str = bound if isinstance(bound, str) else bytes(bound).decode()
+        self.port: int = port
 
     # -- addresses ---------------------------------------------------------------------
 
@@ -421,3 +472,189 @@ class LocalServer:
                 return True
             time.sleep(0.01)
         return False
+
+    # -- connections and gates -----------------------------------------------------------
+
+    def wait_for_connection_closed(self, number: int, timeout: float = 5.0) -> bool:
+        """Wait until connection ``number`` (1-based, as in ``RecordedRequest.connection``) has ended."""
+        deadline = time.monotonic() + min(timeout, MAX_WAIT)
+        while time.monotonic() < deadline:
+            if number in self.closed_connections:
+                return True
+            time.sleep(0.005)
+        return number in self.closed_connections
+
+    def gate(self, name: str) -> threading.Event:
+        """The named gate (made on first use), for actions scripted over the control API."""
+        with self._lock:
+            gate = self._gates.get(name)
+            if gate is None:
+                gate = self._gates[name] = threading.Event()
+            return gate
+
+    def handle_control(self, method: str, verb: str, data: Any = None, *, since: int = 0) -> Any:
+        """One control verb (what ``{root}/_control/{verb}`` serves; the kit calls it directly too).
+
+        ``POST queue`` an action or a list (each may name the ``path`` it answers),
+        ``POST release {"gate": name}``, ``GET requests`` (from index ``since``),
+        ``GET connections`` (opened count, closed numbers), ``POST clear``.
+        """
+        if verb == "queue" and method == "POST":
+            items = data if isinstance(data, list) else [data]
+            for item in items:
+                self.queue(self.control_action(item), path=item.get("path"))
+            return {"queued": len(items)}
+        if verb == "release" and method == "POST":
+            self.gate(str(data["gate"])).set()
+            return {"released": data["gate"]}
+        if verb == "requests" and method == "GET":
+            with self._lock:
+                recorded = self.requests[since:]
+            return [
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "headers": list(r.headers.items()),
+                    "body_base64": base64.b64encode(r.body).decode("ascii"),
+                    "connection": r.connection,
+                }
+                for r in recorded
+            ]
+        if verb == "connections" and method == "GET":
+            with self._lock:
+                return {"opened": self.connections, "closed": list(self.closed_connections)}
+        if verb == "clear" and method == "POST":
+            with self._lock:
+                self._queue.clear()
+                gates, self._gates = self._gates, {}
+            for gate in gates.values():
+                gate.set()
+            return {"cleared": True}
+        raise LookupError(f"no control verb {method} {verb!r}: queue, release, requests, connections, clear")
+
+    def control_action(self, data: Dict[str, Any]) -> Action:
+        """An action from its JSON form, as ``POST {root}/_control/queue`` takes it.
+
+        ``{"action": "reply", "status": 200, "headers": {...}, "body": "text" | {...},
+        "chunks": ["...", ...], "gate": "name", "delay": 0, "chunk_delay": 0, "close": false}``;
+        ``{"action": "stall", "seconds": 5}``; ``{"action": "drop", "sent": "...",
+        "chunked": false, "gate": "name", "rst": false}``; ``{"action": "reset", "rst": false}``.
+        Text fields take UTF-8 text; ``body_base64`` / ``chunks_base64`` / ``sent_base64``
+        take any bytes. A ``gate`` is opened with ``POST {root}/_control/release {"gate": name}``.
+        """
+        kind = data.get("action", "reply")
+        gate = self.gate(str(data["gate"])) if data.get("gate") is not None else None
+        headers = {str(k): str(v) for k, v in (data.get("headers") or {}).items()}
+        if kind == "reply":
+            body: Any = data.get("body")
+            if "body_base64" in data:
+                body = base64.b64decode(data["body_base64"])
+            chunks = data.get("chunks")
+            if "chunks_base64" in data:
+                chunks = [base64.b64decode(c) for c in data["chunks_base64"]]
+            elif chunks is not None:
+                chunks = [str(c).encode("utf-8") for c in chunks]
+            return Reply(
+                status=int(data.get("status", 200)),
+                body=body,
+                headers=headers,
+                chunks=chunks,
+                delay=float(data.get("delay", 0)),
+                chunk_delay=float(data.get("chunk_delay", 0)),
+                gate=gate,
+                close=bool(data.get("close", False)),
+            )
+        if kind == "stall":
+            return Stall(float(data.get("seconds", MAX_WAIT)))
+        if kind == "drop":
+            sent = data.get("sent", "")
+            return Drop(
+                sent=base64.b64decode(data["sent_base64"]) if "sent_base64" in data else str(sent).encode(),
+                status=int(data.get("status", 200)),
+                headers=headers,
+                chunked=bool(data.get("chunked", False)),
+                gate=gate,
+                rst=bool(data.get("rst", False)),
+            )
+        if kind == "reset":
+            return Reset(rst=bool(data.get("rst", False)))
+        raise ValueError(f"unknown action {kind!r}: use reply, stall, drop or reset")
+
+
+def _hold(handler: _Handler, gate: Optional[threading.Event], seconds: float) -> bool:
+    """Wait for ``gate`` (or ``seconds`` when there is none). False when the wait ended otherwise:
+    the client closed the connection (a handler notices at once), or the server is stopping."""
+    owner = handler.server.owner
+    deadline = time.monotonic() + min(seconds, MAX_WAIT)
+    while True:
+        if gate is not None and gate.is_set():
+            return True
+        if owner._stopping.is_set() or _client_gone(handler.connection):
+            return False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return gate is None
+        (gate or owner._stopping).wait(min(0.01, remaining))
+
+
+def _client_gone(sock: Any) -> bool:
+    """True when the client closed (or reset) the connection while we hold an answer back."""
+    try:
+        if not select.select([sock], [], [], 0)[0]:
+            return False
+        if isinstance(sock, ssl.SSLSocket):
+            return True  # nothing arrives mid-answer but a close_notify or the end
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def _abort(handler: _Handler) -> None:
+    """Reset the connection (RST, not FIN): linger 0, then close every reference to the socket."""
+    sock = handler.connection
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    for stream in (handler.rfile, handler.wfile):
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+def _serve_control(handler: _Handler) -> None:
+    """Answer ``{root}/_control/{verb}`` with ``LocalServer.handle_control`` (JSON in, JSON out)."""
+    owner = handler.server.owner
+    parts = urllib.parse.urlsplit(handler.path)
+    verb = parts.path.rsplit(CONTROL, 1)[1].strip("/")
+    raw = handler._read_body()
+    try:
+        data = json.loads(raw) if raw else None
+        since = int(urllib.parse.parse_qs(parts.query).get("since", ["0"])[0])
+        answer = owner.handle_control(handler.command, verb, data, since=since)
+    except LookupError as error:
+        handler._perform(Reply(status=404, body={"error": str(error)}))
+        return
+    except (ValueError, TypeError) as error:
+        handler._perform(Reply(status=400, body={"error": f"bad control request: {error}"}))
+        return
+    handler._perform(Reply(body=answer))
+
+
+def tls_ca_path() -> str:
+    """The static test CA (PEM) that signed ``tls_server_context()``'s certificate."""
+    return str(_CERTS / "ca.pem")
+
+
+def tls_server_context() -> ssl.SSLContext:
+    """A server-side TLS context for localhost / 127.0.0.1 / ::1, signed by ``tls_ca_path()``.
+
+    Static material shipped with the package (made by tools/make_test_certs.py), so a TLS
+    test server runs where trustme is not installed. Never trust this CA outside tests.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(_CERTS / "server.pem"), str(_CERTS / "server.key"))
+    return context
+
+
+_CERTS = Path(__file__).resolve().parent / "certs"

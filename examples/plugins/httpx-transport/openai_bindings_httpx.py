@@ -7,7 +7,9 @@ as it arrives, and turns httpx's failures into the library's two errors.
 
 from __future__ import annotations
 
-from typing import Iterator
+import os
+import ssl
+from typing import Any, Iterator
 
 import httpx
 
@@ -15,13 +17,23 @@ from openai_bindings import APIConnectionError, APITimeoutError, Request, Respon
 
 
 class HttpxTransport:
-    """One httpx.Client (a connection pool), no retries of its own: the client retries."""
+    """One httpx.Client (a connection pool), no retries of its own: the client retries.
+
+    ``proxy``, ``verify`` and ``trust_env`` are the keywords the client passes when a user
+    sets them (``OpenAI(transport="httpx", proxy=...)``); httpx takes them as they are.
+    Prove it with ``openai-bindings check-transport httpx``.
+    """
 
     name = "httpx"
     requires = ("httpx",)  # lets `openai-bindings plugins` say when httpx is missing
 
-    def __init__(self, **client_options: object) -> None:
-        self.client = httpx.Client(**client_options)
+    def __init__(
+        self, *, proxy: str | None = None, verify: Any = True, trust_env: bool = True, **client_options: Any
+    ) -> None:
+        if isinstance(verify, (str, os.PathLike)):  # a CA bundle: httpx wants it as a context
+            path = os.fspath(verify)
+            verify = ssl.create_default_context(**{"capath" if os.path.isdir(path) else "cafile": path})
+        self.client = httpx.Client(proxy=proxy, verify=verify, trust_env=trust_env, **client_options)
 
     def send(self, request: Request) -> Response:
         timeout = httpx.Timeout(
