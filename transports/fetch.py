@@ -10,6 +10,10 @@ plugin manager takes a class with ``async def send`` as async-only.
 ``js`` and ``pyodide`` are imported only inside the methods, so this module
 imports (and registers) on CPython too, where both say why they are not usable.
 
+The body is read by a small JavaScript pump that takes each chunk off the stream as it
+arrives (up to ``READ_AHEAD`` bytes ahead of the consumer): a stream that errors discards
+what it still holds, so what arrived before a cut connection is delivered before the error.
+
 Timeouts: ``fetch`` does not tell when the connection is made, so the wait for
 the answer's headers is bounded by ``connect + read`` (what the socket
 transports allow for connecting and then for the first byte) and each later
@@ -133,6 +137,58 @@ _BROWSER_HINT = (
 )
 
 
+#: Bytes read ahead of the consumer, at most (then the pump waits for it to take some).
+READ_AHEAD = 1 << 20
+
+#: The fetch and its body pump, in JavaScript: the pump starts reading in the same microtask
+#: that delivers the headers, and keeps one read pending, so every chunk leaves the stream's
+#: queue as it arrives. A stream that then errors (a connection cut mid-body) discards its
+#: queue; what the pump already took is still delivered before the error.
+_PUMP_SOURCE = """
+(url, init, limit) => {
+  const x = { chunks: [], size: 0, done: false, failed: false, error: null, paused: false, reader: null,
+              waiting: null };
+  const wake = () => { const waiting = x.waiting; x.waiting = null; if (waiting) waiting(); };
+  const pump = () => x.reader.read().then(({ done, value }) => {
+    if (done) x.done = true;
+    else {
+      x.chunks.push(value);
+      x.size += value.byteLength;
+      if (x.size < limit) pump(); else x.paused = true;
+    }
+    wake();
+  }, (error) => { x.error = error; x.failed = true; x.done = true; wake(); });
+  x.take = () => {
+    const chunk = x.chunks.shift();
+    if (chunk !== undefined) {
+      x.size -= chunk.byteLength;
+      if (x.paused && x.size < limit) { x.paused = false; pump(); }
+    }
+    return chunk;
+  };
+  x.wait = () => new Promise((resolve) => {
+    if (x.chunks.length || x.done) resolve(); else x.waiting = resolve;
+  });
+  x.head = fetch(url, init).then((response) => {
+    if (response.body) { x.reader = response.body.getReader(); pump(); } else x.done = true;
+    return response;
+  });
+  return x;
+}
+"""
+_pump: Any = None
+
+
+def _start(url: str, init: Any) -> Any:
+    """Start the fetch and its pump; the JavaScript function is made once per interpreter."""
+    global _pump
+    if _pump is None:
+        from pyodide.code import run_js
+
+        _pump = run_js(_PUMP_SOURCE)
+    return _pump(url, init, READ_AHEAD)
+
+
 class _Exchange:
     """One fetch: its AbortController, the timer armed on it, and whether we aborted it."""
 
@@ -144,7 +200,7 @@ class _Exchange:
         self.controller = js.AbortController.new()
         self.timer: Any = None
         self.closing = False
-        self.reader: Any = None
+        self.pump: Any = None
         self.finished = False
 
     def arm(self, delay: Optional[int]) -> None:
@@ -162,9 +218,10 @@ class _Exchange:
             self.timer = None
 
     def fail(self, error: Any, waiting_for: str) -> NoReturn:
+        cause = error if isinstance(error, BaseException) else None  # JavaScript may reject with anything
         if self.controller.signal.aborted and not self.closing:
-            raise APITimeoutError(f"{self.where}: timed out waiting for the {waiting_for}") from error
-        raise APIConnectionError(f"{self.where}: {_describe(error)}{_BROWSER_HINT}") from error
+            raise APITimeoutError(f"{self.where}: timed out waiting for the {waiting_for}") from cause
+        raise APIConnectionError(f"{self.where}: {_describe(error)}{_BROWSER_HINT}") from cause
 
     def close(self) -> None:
         """Stop the exchange: abort the fetch, which cancels the body's reader and its connection."""
@@ -241,7 +298,8 @@ class FetchTransport(_HostTransport):
             init["body"] = body
         exchange.arm(_milliseconds(request.timeout.connect, request.timeout.read))
         try:
-            raw = await js.fetch(request.url, to_js(init, dict_converter=js.Object.fromEntries))
+            exchange.pump = _start(request.url, to_js(init, dict_converter=js.Object.fromEntries))
+            raw = await exchange.pump.head
         except JsException as error:
             exchange.fail(error, "answer's headers")
         except BaseException:  # cancelled while waiting: nothing may stay in flight
@@ -259,29 +317,29 @@ class FetchTransport(_HostTransport):
         if not raw.body:  # null (Pyodide's falsy JsNull, or None): 204, 304, HEAD
             exchange.finished = True
             return Response(status=raw.status, headers=headers, stream=b"")
-        exchange.reader = raw.body.getReader()
         return Response(
             status=raw.status, headers=headers, stream=self._stream(exchange), close=exchange.close
         )
 
     @staticmethod
     async def _stream(exchange: _Exchange) -> AsyncIterator[bytes]:
-        from pyodide.ffi import JsException
-
         delay = _milliseconds(exchange.request.timeout.read)
+        pump = exchange.pump
         while not exchange.finished:
-            exchange.arm(delay)
-            try:
-                result = await exchange.reader.read()
-            except JsException as error:
+            chunk = pump.take()
+            if chunk is not None:
+                yield chunk.to_bytes()
+            elif pump.done:
                 exchange.finished = True
-                exchange.fail(error, "next part of the answer")
-            finally:
-                exchange.disarm()
-            if result.done:
-                exchange.finished = True
+                if pump.failed:
+                    exchange.fail(pump.error, "next part of the answer")
                 return
-            yield result.value.to_bytes()
+            else:
+                exchange.arm(delay)
+                try:
+                    await pump.wait()
+                finally:
+                    exchange.disarm()
 
     async def close(self) -> None:
         """Nothing pooled here: the host keeps its own connections."""
