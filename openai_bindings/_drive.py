@@ -10,14 +10,28 @@ sessions' send/tool-loop logic are plans, so each is written once and runs on
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any, Callable, Dict, Generator, Sequence, Tuple
 
 from .http import is_awaitable
 
-__all__ = ["Call", "Gather", "Sleep", "Step", "Thread", "run_async", "run_sync"]
+__all__ = ["Call", "Gather", "Sleep", "Step", "Thread", "run_async", "run_sync", "to_thread"]
 
 Plan = Generator["Step", Any, Any]
+
+#: Pyodide and WASI cannot start threads: there blocking work runs inline instead.
+HAS_THREADS = sys.platform not in ("emscripten", "wasi")
+
+
+async def to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``asyncio.to_thread``, or a plain call on a host without threads (it blocks the loop
+    for that call, which is the only way a blocking function can run there)."""
+    if not HAS_THREADS:
+        return fn(*args, **kwargs)
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 class Step:
@@ -57,16 +71,15 @@ class Call(Step):
 
 
 class Thread(Call):
-    """A blocking function (a user's tool): on the async driver it runs in a worker thread,
-    unless it is a coroutine function, which is awaited."""
+    """A blocking function (a user's tool): on the async driver it runs in a worker thread
+    (inline where the host has none), unless it is a coroutine function, which is awaited."""
 
     async def arun(self) -> Any:
-        import asyncio
         import inspect  # the async path: asyncio has loaded it already
 
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*self.args, **self.kwargs)
-        value = await asyncio.to_thread(self.fn, *self.args, **self.kwargs)
+        value = await to_thread(self.fn, *self.args, **self.kwargs)
         if is_awaitable(value):
             value = await value
         return value

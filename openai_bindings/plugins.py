@@ -76,8 +76,23 @@ class Registered:
         return f"pip install {' '.join(self.missing)}"
 
     @property
+    def unusable_reason(self) -> str | None:
+        """Why the class cannot be used here, or None: a missing module, or the class's own
+        ``unusable_reason()`` (a transport that needs a particular host, such as ``fetch``)."""
+        if self.missing:
+            return f"needs {', '.join(self.missing)} ({self.install_hint})"
+        check = getattr(self.cls, "unusable_reason", None)
+        if not callable(check):
+            return None
+        try:
+            reason = check()
+        except Exception as error:  # a plugin's check must not take the listing down
+            return f"its unusable_reason() failed: {type(error).__name__}: {error}"
+        return str(reason) if reason else None
+
+    @property
     def usable(self) -> bool:
-        return not self.missing
+        return self.unusable_reason is None
 
 
 class PluginFailure:

@@ -13,6 +13,7 @@ import threading
 import weakref
 from typing import Any, Dict, List, Mapping, Optional
 
+from ._drive import HAS_THREADS
 from .errors import PluginError
 from .http import Request, Response
 from .plugins import Registered, get_registry
@@ -44,7 +45,7 @@ def is_async_transport(transport: Any) -> bool:
 def _describe_available(table: dict[str, Registered]) -> str:
     parts = []
     for entry in sorted(table.values(), key=lambda e: e.name):
-        note = "" if entry.usable else f" (needs {entry.install_hint})"
+        note = "" if entry.usable else f" (needs {entry.install_hint})" if entry.missing else " (not here)"
         parts.append(f"{entry.name}{note}")
     return ", ".join(parts) or "none"
 
@@ -104,7 +105,9 @@ def resolve_transport(
                 "openai_bindings.AsyncOpenAI, or a sync transport such as 'urllib3' or 'stdlib'"
             )
         return instance
-    return ThreadedAsyncTransport(instance) if is_async else instance
+    if not is_async:
+        return instance
+    return ThreadedAsyncTransport(instance) if HAS_THREADS else InlineAsyncTransport(instance)
 
 
 def _build(name: str, source: str, options: Dict[str, Any]) -> Any:
@@ -116,8 +119,7 @@ def _build(name: str, source: str, options: Dict[str, Any]) -> Any:
         )
     if not entry.usable:
         raise PluginError(
-            f"transport {name!r} needs {', '.join(entry.missing)}, which is not installed: "
-            f"{entry.install_hint}; usable here: "
+            f"transport {name!r} is not usable here: it {entry.unusable_reason}; usable here: "
             + ", ".join(sorted(e.name for e in table.values() if e.usable))
         )
     return _construct(entry.cls, name, options)
@@ -399,3 +401,28 @@ class _Body:
 def _wake(waiter: Any) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+class InlineAsyncTransport:
+    """A sync transport under AsyncOpenAI where no thread can start (Pyodide, WASI).
+
+    Each blocking step runs on the event loop itself, which waits meanwhile: the
+    only way a sync transport (synchronous XHR in a web worker) can serve there.
+    The body stays a sync iterator, which the async client reads as it is.
+    """
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+        self.name = getattr(sync, "name", type(sync).__name__)
+
+    async def send(self, request: Request) -> Response:
+        response: Response = self.sync.send(request)
+        return response
+
+    async def close(self) -> None:
+        close = getattr(self.sync, "close", None)
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        return f"<InlineAsyncTransport {self.sync!r}>"

@@ -64,11 +64,7 @@ def _plugins(args: argparse.Namespace, out: TextIO) -> int:
     out.write("Transports:\n")
     for entry in sorted(registry.transports.values(), key=lambda e: e.name):
         kind = "async" if inspect.iscoroutinefunction(getattr(entry.cls, "send", None)) else "sync+async"
-        state = (
-            "usable"
-            if entry.usable
-            else f"not usable here: needs {', '.join(entry.missing)} ({entry.install_hint})"
-        )
+        state = "usable" if entry.usable else f"not usable here: {entry.unusable_reason}"
         out.write(f"  {entry.name:<12} {kind:<10} {_origin(entry.origin):<28} {state}\n")
     out.write("Providers:\n")
     for entry in sorted(registry.providers.values(), key=lambda e: e.name):
