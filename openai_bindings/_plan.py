@@ -34,7 +34,7 @@ from .errors import (
 from .http import Body, Request, Response
 from .result import APIResult, decode_body, decode_success, expected_length, find_request_id
 from .retry import backoff, server_wait, should_retry
-from .streaming import Watch
+from .streaming import Watch, _release
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -304,6 +304,9 @@ class ReadBody(Step):
                         break
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
+            except BaseException:  # interrupted (KeyboardInterrupt...): let go of the connection first
+                _release(response, None)
+                raise
         close_error = None
         try:
             response.close()
@@ -327,12 +330,24 @@ class ReadBody(Step):
                             break
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
+            except BaseException:  # cancelled: let go of the connection now, without awaiting
+                _release(response, _running_loop())
+                raise
         close_error = None
         try:
             await response.aclose()
         except Exception as error:
             close_error = error
         return self._after_close(failure, close_error)
+
+
+def _running_loop() -> Any:
+    import asyncio  # the async path: loaded already
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 # -- the plan ---------------------------------------------------------------------------------

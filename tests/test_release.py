@@ -195,3 +195,28 @@ def test_one_async_client_with_200_concurrent_streams(fake, transport):
     assert texts == [f"echo: n{n}" for n in range(200)]
     assert fake.max_open_connections <= (100 if transport == "aiohttp" else 200)
     assert fake.wait_for_closed(5)
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "stdlib"])
+def test_a_task_cancelled_while_a_body_is_read_lets_go_of_the_connection(server, no_gc, transport):
+    """Not only streams: a plain call cancelled mid-body must not leave its connection behind."""
+    piece = b'{"object": "list", "data": [' + b'{"id": "m"},' * 50
+    server.queue(
+        Reply(
+            chunks=[piece] * 400 + [b'{"id": "z"}]}'],
+            chunk_delay=0.01,
+            headers={"Content-Type": "application/json"},
+        )
+    )
+
+    async def main() -> None:
+        async with AsyncOpenAI(base_url=server.url("/v1"), transport=transport, max_retries=0) as client:
+            task = asyncio.create_task(client.models())
+            await asyncio.sleep(0.3)  # the body is arriving
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.05)
+            assert await asyncio.to_thread(server.wait_for_closed, 3)
+
+    asyncio.run(main())
