@@ -49,6 +49,7 @@ def test_https_goes_through_connect_with_the_given_ca(make_caller, tls_fake, pro
     assert proxy.tunnels >= 1
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # urllib3's, for verify=False as asked
 def test_default_verification_refuses_an_unknown_ca_and_verify_false_does_not(make_caller, tls_fake):
     strict = make_caller(base_url=tls_fake.base_url, max_retries=0)
     with pytest.raises(APIConnectionError, match=r"(?i)certificate"):
