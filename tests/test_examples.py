@@ -85,9 +85,12 @@ CASES = {
     "structured_output.py": (script_structured, "Pancakes (easy, 15 min): flour, milk\nsession: Croissants"),
     "structured_output_pydantic.py": (script_country, "Portugal: capital Lisbon, 10,300,000 people"),
     "tk_chat.py": (script_none, "you: Hello\nassistant: echo: Hello"),
+    "transcription.py": (script_none, "streamed: This is the transcript of silence.wav."),
+    "batch.py": (script_none, "q2 -> echo: Spell 'batch' backwards."),
+    "image_edit.py": (script_none, "saved"),
 }
 #: Examples that take arguments when a test runs them.
-ARGS = {"tk_chat.py": ["--demo", "Hello"]}
+ARGS = {"tk_chat.py": ["--demo", "Hello"], "image_edit.py": ["edited.png"]}
 
 
 def test_every_example_has_a_case():
@@ -125,6 +128,7 @@ def test_example_runs(name, fake, tmp_path, request):
     extra = {"DISPLAY": request.getfixturevalue("display")} if name == "tk_chat.py" else {}
     env = {
         **extra,
+        "BATCH_POLL_INTERVAL": "0.05",
         **os.environ,
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_BASE_URL": fake.base_url,
@@ -146,4 +150,8 @@ def test_example_runs(name, fake, tmp_path, request):
     assert expected in result.stdout, result.stdout
     if name == "image_generation.py":
         assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG\r\n")
+    if name == "image_edit.py":
+        assert (tmp_path / "edited.png").read_bytes().startswith(b"\x89PNG\r\n")
+        assert fake.requests[-1].path == "/v1/images/edits"
+        assert fake.requests[-1].body.count(b'name="image[]"') == 2
     assert not any("Traceback" in line for line in result.stderr.splitlines())
