@@ -16,6 +16,7 @@ from typing import (
     Callable,
     Iterable,
     Iterator,
+    List,
     Mapping,
     MutableMapping,
     Optional,
@@ -62,6 +63,11 @@ class Headers(MutableMapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()][1]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """One dict lookup (the Mapping mixin's goes through __getitem__ and an exception)."""
+        item = self._items.get(key.lower())
+        return default if item is None else item[1]
+
     def __setitem__(self, key: str, value: str) -> None:
         self._items[key.lower()] = (key, value)
 
@@ -70,6 +76,11 @@ class Headers(MutableMapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._items.values())
+
+    def items(self) -> List[Tuple[str, str]]:  # type: ignore[override]
+        """The (name, value) pairs as given, in order: a list, made at C speed (HTTP libraries
+        iterate it for every request; the Mapping mixin's view would look each name up again)."""
+        return list(self._items.values())
 
     def __len__(self) -> int:
         return len(self._items)

@@ -106,7 +106,7 @@ class StdlibTransport:
         exchange = _Exchange(self, route.key, conn, raw)
         return Response(
             status=raw.status,
-            headers=raw.getheaders(),
+            headers=_header_pairs(raw),
             stream=_body(raw, exchange, self, request, route),
             close=exchange.close,
         )
@@ -289,3 +289,11 @@ def _reason(error: BaseException, route: _Route) -> str:
             return f"the proxy refused the connection (is it running at {proxy.host}:{proxy.port}?)"
         return f"connection refused (is a server listening at {route.host}:{route.port}?)"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _header_pairs(raw: http.client.HTTPResponse) -> Any:
+    """The answer's header pairs as received. ``getheaders()`` runs each through the email
+    package's header policy (a good share of a small request's cost); the message keeps the
+    raw pairs, which is all a Headers needs."""
+    pairs = getattr(raw.msg, "_headers", None)
+    return pairs if isinstance(pairs, list) else raw.getheaders()
