@@ -297,3 +297,12 @@ def test_in_a_fresh_interpreter(script, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_socket_transports_say_why_they_cannot_run_under_webassembly(monkeypatch):
+    registry = get_registry()
+    assert registry.transports["stdlib"].usable  # here: sockets
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    for name in ("stdlib", "urllib3", "aiohttp"):
+        reason = registry.transports[name].unusable_reason
+        assert reason is not None and "fetch" in reason, name

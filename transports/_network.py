@@ -35,6 +35,7 @@ __all__ = [
     "Hold",
     "Network",
     "Proxy",
+    "SocketTransport",
     "Verify",
     "is_tls_failure",
     "origin_of",
@@ -383,3 +384,16 @@ def _make_context(verify: Verify, trust_env: bool) -> ssl.SSLContext:
     if os.name == "nt" or (cafile is None and capath is None):
         return ssl.create_default_context()
     return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+class SocketTransport:
+    """Base of the transports that open sockets themselves: none of them can under WebAssembly."""
+
+    @classmethod
+    def unusable_reason(cls) -> Optional[str]:
+        """Why this host cannot use the transport, or None (shown by ``openai-bindings plugins``)."""
+        import sys
+
+        if sys.platform in ("emscripten", "wasi"):
+            return "this host (WebAssembly) has no sockets: use the 'fetch' transport"
+        return None

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Dict, Iterable, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout
 
-from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin
+from ._network import Hold, Network, Proxy, SocketTransport, Verify, is_tls_failure, origin_of, split_origin
 
 __all__ = ["AiohttpTransport"]
 
@@ -29,7 +29,7 @@ _WHOLE = 256 * 1024  # a bytes body up to this size is written at once
 _Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy], Any]
 
 
-class AiohttpTransport:
+class AiohttpTransport(SocketTransport):
     """aiohttp.ClientSession, made lazily in the loop that first sends (and remade for a new loop).
 
     Takes ``proxy=``, ``verify=`` and ``trust_env=`` as every built-in transport does;

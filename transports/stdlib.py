@@ -23,7 +23,17 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
+from ._network import (
+    Hold,
+    Network,
+    Proxy,
+    SocketTransport,
+    Verify,
+    is_tls_failure,
+    origin_of,
+    split_origin,
+    where,
+)
 
 __all__ = ["StdlibTransport"]
 
@@ -51,7 +61,7 @@ class _Route:
             self.headers = {"Proxy-Authorization": proxy.auth}
 
 
-class StdlibTransport:
+class StdlibTransport(SocketTransport):
     """http.client, with ``proxy=``, ``verify=`` and ``trust_env=`` as every built-in transport has.
 
     ``ssl_context=`` is the older name of ``verify=<SSLContext>``.

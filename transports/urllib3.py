@@ -20,7 +20,17 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response
 
-from ._network import Hold, Network, Proxy, Verify, is_tls_failure, origin_of, split_origin, where
+from ._network import (
+    Hold,
+    Network,
+    Proxy,
+    SocketTransport,
+    Verify,
+    is_tls_failure,
+    origin_of,
+    split_origin,
+    where,
+)
 
 __all__ = ["Urllib3Transport"]
 
@@ -28,7 +38,7 @@ _CHUNK = 65536
 _MAX_ROUTES = 256
 
 
-class Urllib3Transport:
+class Urllib3Transport(SocketTransport):
     """urllib3 with ``retries=False`` (retries live in the client, once) and ``preload_content=False``.
 
     Takes ``proxy=``, ``verify=`` and ``trust_env=`` as every built-in transport does;
