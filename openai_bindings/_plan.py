@@ -18,7 +18,7 @@ transport, built-in or third-party:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Protocol
 
 from ._boundary import Guard
 from ._drive import Sleep, Step
@@ -36,8 +36,26 @@ from .result import APIResult, decode_body, decode_success, expected_length, fin
 from .retry import backoff, server_wait, should_retry
 from .streaming import Watch, _release
 
-if TYPE_CHECKING:
-    from .client import BaseClient
+
+class PlanClient(Protocol):
+    """What the plan uses of its client (``BaseClient``, which imports this module, has it all)."""
+
+    closed: bool
+    max_retries: int
+    max_retry_wait: Optional[float]
+    max_response_size: Optional[int]
+    transport: Any
+    _guard: Guard
+
+    @property
+    def _observers(self) -> Observers: ...
+
+    def build_request(self, call: APICall, options: Optional[Options] = None) -> Request: ...
+
+    def _check_retries(self, value: Any) -> int: ...
+
+    def _stream_state(self, call: APICall) -> Any: ...
+
 
 __all__ = ["APICall", "Options", "ReadBody", "Send", "Streaming", "call_plan", "split_options"]
 
@@ -372,7 +390,7 @@ def _setting(option: Any, default: Any) -> Any:
     return default if option is _NOT_GIVEN else option
 
 
-def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[Step, Any, Any]:
+def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[Step, Any, Any]:
     """The call's whole life: send, observe, retry what is worth retrying, read and decode."""
     if client.closed:
         raise ClientClosedError(
@@ -454,7 +472,7 @@ def call_plan(client: BaseClient, call: APICall, options: Options) -> Generator[
         yield Sleep(wait)
 
 
-def _status_failure(client: BaseClient, request: Request, response: Response, guard: Guard) -> Any:
+def _status_failure(client: PlanClient, request: Request, response: Response, guard: Guard) -> Any:
     """Plan: read a non-2xx answer's body (bounded) and build its typed error."""
     try:
         raw = yield ReadBody(response, request, guard, ERROR_BODY_LIMIT, truncate=True)
@@ -511,7 +529,7 @@ def _retry_wait(
 
 
 def _log_attempt(
-    client: BaseClient, request: Request, attempt: int, sent: float, status: int, headers: Mapping[str, str]
+    client: PlanClient, request: Request, attempt: int, sent: float, status: int, headers: Mapping[str, str]
 ) -> None:
     logger.debug(
         "%s %s -> %d request_id=%s %.0f ms transport=%s attempt=%d",
@@ -525,7 +543,7 @@ def _log_attempt(
     )
 
 
-def _log_failure(client: BaseClient, request: Request, attempt: int, sent: float, error: Any) -> None:
+def _log_failure(client: PlanClient, request: Request, attempt: int, sent: float, error: Any) -> None:
     logger.debug(
         "%s %s -> %s %.0f ms transport=%s attempt=%d",
         request.method,

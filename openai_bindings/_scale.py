@@ -16,6 +16,8 @@ from typing import (
     Union,
 )
 
+from ._jobs import DEFAULT_CONCURRENCY, DEFAULT_POLL_INTERVAL, MAX_BYTES, MAX_LINES
+
 if TYPE_CHECKING:
     from .progress import ProgressLike
 
@@ -27,14 +29,6 @@ __all__ = [
     "BatchJobs",
     "Bulk",
 ]
-
-#: The Batch API's per-batch limits: requests per input file, and the file's size.
-MAX_LINES = 50_000
-MAX_BYTES = 200 * 1024 * 1024
-#: Seconds between two looks at a batch (batches take minutes to hours).
-DEFAULT_POLL_INTERVAL = 30.0
-#: Requests a bulk job has in flight at once, unless told otherwise.
-DEFAULT_CONCURRENCY = 8
 
 
 class BatchJobs:

@@ -28,7 +28,6 @@ import json
 import os
 from collections import Counter
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -44,14 +43,11 @@ from typing import (
 )
 
 from ._drive import Call, Sleep, Thread, run_async, run_sync
+from ._jobs import DEFAULT_POLL_INTERVAL, MAX_BYTES, MAX_LINES, Client
 from ._logging import logger
-from ._scale import DEFAULT_POLL_INTERVAL, MAX_BYTES, MAX_LINES
 from .errors import OpenAIError, status_error
 from .http import Headers
 from .progress import Progress, ProgressLike
-
-if TYPE_CHECKING:
-    from .client import BaseClient
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -256,7 +252,7 @@ class _InputFile:
 
 
 def _write_inputs(
-    client: BaseClient,
+    client: Client,
     requests: Iterable[Any],
     endpoint: str,
     directory: str,
@@ -448,7 +444,7 @@ class _Job:
 
 
 def _submit_plan(
-    client: BaseClient,
+    client: Client,
     requests: Iterable[Any],
     endpoint: str,
     completion_window: str,
@@ -492,7 +488,7 @@ def _submit_plan(
 
 
 def _follow_plan(
-    client: BaseClient,
+    client: Client,
     batches: List[Dict[str, Any]],
     custom_ids: Optional[List[List[str]]],
     poll_interval: float,
@@ -537,16 +533,14 @@ def _follow_plan(
     return results
 
 
-def _resume_plan(
-    client: BaseClient, batch_ids: List[str], poll_interval: float, progress: ProgressLike
-) -> Plan:
+def _resume_plan(client: Client, batch_ids: List[str], poll_interval: float, progress: ProgressLike) -> Plan:
     batches = []
     for ident in batch_ids:
         batches.append((yield Call(client.batch, ident)).body)
     return (yield from _follow_plan(client, batches, None, poll_interval, progress))
 
 
-def _drive_job(client: BaseClient, plan: Plan, job: _Job) -> Any:
+def _drive_job(client: Client, plan: Plan, job: _Job) -> Any:
     """Run a job's plan on the client's driver; whatever stops it names the batches to resume."""
     if client.is_async:
 

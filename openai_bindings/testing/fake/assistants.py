@@ -12,7 +12,7 @@ from ..server import Action, Reply
 from .common import Call, Refused, error, find, listing, now, remove
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 def create_assistant(fake: FakeOpenAIServer, call: Call) -> Action:

@@ -16,7 +16,7 @@ from .common import Call, Refused, error, sse
 from .script import Text, count_tokens, words
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 #: Content types of the speech formats, as the API sends them.
 SPEECH_TYPES = {

@@ -9,7 +9,7 @@ from .common import Call, Refused, error, find, listing, now, remove, sse
 from .script import Text, Tools, count_tokens, last_user_text, structured_fallback, words
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 def prompt_tokens(messages: Any) -> int:

@@ -351,3 +351,8 @@ def parse_form(content_type: str, body: bytes) -> Tuple[Dict[str, Any], Dict[str
         else:
             _assign(fields, name, data.decode("utf-8", "replace"))
     return fields, files
+
+
+#: The server as a handler sees it: ``core.FakeOpenAIServer``, which imports the handlers through
+#: the route table, so a handler names it by this alias instead of importing the core.
+FakeServer = Any

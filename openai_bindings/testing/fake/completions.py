@@ -10,7 +10,7 @@ from .common import Call, Refused, error, now, sse
 from .script import Text, count_tokens, words
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 def create(fake: FakeOpenAIServer, call: Call) -> Action:

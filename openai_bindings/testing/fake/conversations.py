@@ -9,7 +9,7 @@ from .common import Call, Refused, error, find, listing, now, remove
 from .responses import input_items
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 #: The API's cap on items given at once.
 MAX_ITEMS = 20

@@ -14,7 +14,7 @@ from .common import Call, Refused, error
 from .script import count_tokens
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 def vector(value: Any, dims: int) -> list:

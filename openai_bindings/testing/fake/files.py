@@ -8,7 +8,7 @@ from ..server import Action, Reply
 from .common import Call, Refused, error, find, listing, now, remove
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 

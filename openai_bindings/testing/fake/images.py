@@ -10,7 +10,7 @@ from .common import Call, FilePart, Refused, error, now
 from .script import count_tokens
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 #: A 1x1 PNG, the image every call returns.
 PNG_1X1 = base64.b64decode(

@@ -8,7 +8,7 @@ from ..server import Action, Reply
 from .common import Call, Refused, deleted, error
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 def model_object(name: str) -> Dict[str, Any]:

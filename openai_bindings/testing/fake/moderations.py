@@ -8,7 +8,7 @@ from ..server import Action, Reply
 from .common import Call, Refused, error
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 #: Each category, the words that flag it, and the input types it applies to.
 CATEGORIES: Dict[str, tuple] = {

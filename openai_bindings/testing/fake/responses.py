@@ -17,7 +17,7 @@ from .images import PNG_1X1
 from .script import Text, Tools, count_tokens, last_user_text, structured_fallback, words
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 
 # -- items ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from . import (
 from .common import Call
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 Handler = Callable[["FakeOpenAIServer", Call], Action]
 

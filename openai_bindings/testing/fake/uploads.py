@@ -10,7 +10,7 @@ from .common import Call, Refused, error, find, now
 from .files import check_purpose, expiry, store_file
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 #: The API's limits: 8 GB per Upload, 64 MB per part, an hour to complete.
 MAX_BYTES = 8 * 1024**3

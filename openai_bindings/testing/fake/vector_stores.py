@@ -14,7 +14,7 @@ from .common import Call, Refused, error, find, listing, now, remove
 from .files import get as get_file
 
 if TYPE_CHECKING:
-    from .core import FakeOpenAIServer
+    from .common import FakeServer as FakeOpenAIServer
 
 STATIC_CHUNKING = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
 
