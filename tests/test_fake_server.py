@@ -229,3 +229,32 @@ def test_fake_server_command_takes_a_port():
         assert url == f"http://127.0.0.1:{port}/v1"
         process.terminate()
         assert process.wait(timeout=20) == 0
+
+
+def test_the_test_servers_accept_a_burst_of_connections():
+    """socketserver listens with a backlog of 5: one async client opening 200 streams at once
+    overflowed it and the kernel reset connections (a flaky CI run). Both servers take 300."""
+    import socket
+    import urllib.parse
+
+    from openai_bindings.testing import LocalServer, ProxyServer
+    from openai_bindings.testing import proxy as proxy_module
+    from openai_bindings.testing import server as server_module
+
+    assert server_module._Server.request_queue_size >= 256
+    assert proxy_module._Server.request_queue_size >= 256
+    with LocalServer() as server:
+        address = urllib.parse.urlsplit(server.url("/"))
+        sockets = [socket.create_connection((address.hostname, address.port), timeout=10) for _ in range(300)]
+        try:
+            for sock in sockets:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert all(sock.recv(12).startswith(b"HTTP/1.") for sock in sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+    with ProxyServer() as proxy:
+        address = urllib.parse.urlsplit(proxy.url)
+        sockets = [socket.create_connection((address.hostname, address.port), timeout=10) for _ in range(300)]
+        for sock in sockets:
+            sock.close()

@@ -158,6 +158,7 @@ class _Handler(socketserver.BaseRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # socketserver's 5 resets connections a busy client opens at once
     owner: ProxyServer
 
     def finish_request(self, request: Any, client_address: Any) -> None:

@@ -274,6 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: a client opening a few hundred connections at
+    # once (one async client, 200 concurrent streams) overflows it and the kernel resets some.
+    request_queue_size = 1024
     owner: LocalServer
 
     def finish_request(self, request: Any, client_address: Any) -> None:
