@@ -242,7 +242,17 @@ class Send(Step):
 class ReadBody(Step):
     """Read a whole body, bounded, length-checked, and release the connection."""
 
-    __slots__ = ("chunks", "complete", "guard", "limit", "request", "response", "size", "truncate")
+    __slots__ = (
+        "chunks",
+        "complete",
+        "expected",
+        "guard",
+        "limit",
+        "request",
+        "response",
+        "size",
+        "truncate",
+    )
 
     def __init__(
         self, response: Response, request: Request, guard: Guard, limit: Optional[int], truncate: bool = False
@@ -255,6 +265,7 @@ class ReadBody(Step):
         self.chunks: List[bytes] = []
         self.size = 0
         self.complete = True  # False when reading stopped at the cap
+        self.expected = expected_length(response.headers, request)  # what the headers promise
 
     def _too_large(self, size: Optional[int]) -> APIResponseValidationError:
         response = self.response
@@ -271,13 +282,13 @@ class ReadBody(Step):
     def _precheck(self) -> Optional[BaseException]:
         if self.limit is None or self.truncate:
             return None
-        promised = expected_length(self.response.headers, self.request)
+        promised = self.expected
         return self._too_large(promised) if promised is not None and promised > self.limit else None
 
     def _finish(self, chunks: List[bytes], complete: bool) -> bytes:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if complete:
-            expected = expected_length(self.response.headers, self.request)
+            expected = self.expected
             if expected is not None and len(data) < expected:
                 raise APIConnectionError(
                     f"{self.request.method} {self.request.url.split('?', 1)[0]}: the answer was cut off: "

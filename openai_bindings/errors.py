@@ -246,11 +246,17 @@ REQUEST_ID_HEADERS = (
 
 def find_request_id(headers: Mapping[str, str]) -> Optional[str]:
     """The request id from whichever header the server used (None when there is none)."""
+    # Every answer comes through here: a Headers is looked up by its lower-cased names at dict
+    # speed (seven misses through get() were a measurable share of a small request).
+    items = getattr(headers, "_items", None)
+    if type(items) is dict:
+        for name in REQUEST_ID_HEADERS:
+            item = items.get(name)
+            if item is not None and item[1]:
+                return item[1]
+        return None
     get = headers.get
-    value = get("x-request-id")
-    if value:
-        return value
-    for name in REQUEST_ID_HEADERS[1:]:
+    for name in REQUEST_ID_HEADERS:
         value = get(name)
         if value:
             return value

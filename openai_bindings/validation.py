@@ -87,7 +87,9 @@ def validate_messages(messages: Any, start: int = 0) -> None:
     """Check a message list; ``start`` numbers them as they will stand in a longer history."""
     if type(messages) is ValidatedMessages:
         return
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+    if type(messages) not in (list, tuple) and (  # the ABC check costs more than validating one message
+        isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)
+    ):
         raise TypeError(
             "messages must be a list of dicts such as [{'role': 'user', 'content': 'Hi'}], "
             f"got {type(messages).__name__}"
