@@ -298,27 +298,38 @@ class _Exchange:
         if closed or not self._post(self._resolve_head, response, None):
             response.close()
             return
-        chunks = response.iter_bytes()
+        room = self.room
+        lock = self.lock
+        # The transport's own iterator, not iter_bytes(): one generator less per chunk.
+        chunks = iter(response.stream)
         try:
             for chunk in chunks:
-                with self.lock:
+                if not chunk:
+                    continue
+                with lock:
                     if self.closed:
                         break
                     self.chunks.append(chunk)
                     self.size += len(chunk)
                     waiter, self.waiter = self.waiter, None
                     if self.size >= self.limit:
-                        self.room.clear()
+                        room.clear()
                 if waiter is not None:
                     self._post(_wake, waiter)
-                while not self.room.wait(1.0):
-                    if self.closed:
-                        break
+                if not room.is_set():  # the consumer is READ_AHEAD behind: wait for it
+                    while not room.wait(1.0):
+                        if self.closed:
+                            break
         except BaseException as error:
             if not self.closed:  # after a close, a failing read is the close itself
                 self.error = error
         finally:
-            chunks.close()  # closes the response (released, or its connection closed)
+            try:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()  # a generator stopped early: its cleanup now, not when collected
+            finally:
+                response.close()  # released when read to the end, else its connection closed
             with self.lock:
                 self.finished = True
                 waiter, self.waiter = self.waiter, None
