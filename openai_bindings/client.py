@@ -202,9 +202,11 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
             response._close = None  # its socket is the parent's: closing it here is not ours to do
             response.closed = True
             if not stream._finished:
-                stream._aborted = ClientClosedError(
-                    "this stream was opened before os.fork(); its connection belongs to the parent "
-                    "process: make the request again in this one"
+                stream._cut_off(
+                    ClientClosedError(
+                        "this stream was opened before os.fork(); its connection belongs to the parent "
+                        "process: make the request again in this one"
+                    )
                 )
         self.__dict__.pop("_executor", None)  # submit's worker threads stayed in the parent
         spec = self._transport_spec
@@ -294,9 +296,8 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         """Close every stream still open; returns the awaitable closes of async-only transports."""
         pending = []
         for stream in list(self._streams):
-            error = aborted_error()
             if not stream._finished:
-                stream._aborted = error
+                stream._cut_off(aborted_error())
                 close = stream.response._close
                 if stream.response.closed or close is None:
                     continue

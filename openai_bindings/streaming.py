@@ -147,11 +147,13 @@ class _StreamBase(Generic[EventT]):
                 final=True,
             )
 
-    def _abort(self, error: BaseException) -> None:
-        """Close from outside (the client is closing): the next read raises ``error``."""
-        if not self._finished:
-            self._aborted = error
-            _release(self.response, None)
+    def _cut_off(self, error: BaseException) -> None:
+        """Stopped from outside (its client closed, or the process forked): the next read raises
+        ``error``, also when a chunk had brought several events and some were not handed out yet
+        (they go with the rest of the body). The caller releases the response."""
+        self._aborted = error
+        self._events = []
+        self._index = 0
 
     def __del__(self) -> None:
         # No reference cycle holds a stream, so this runs as soon as the last reference goes.

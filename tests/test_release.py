@@ -97,6 +97,22 @@ def test_closing_the_client_closes_its_open_streams(make_caller, server, no_gc):
         call("models")
 
 
+def test_closing_the_client_stops_a_stream_with_events_still_queued(make_caller, server, no_gc):
+    """One chunk can bring several events; after client.close() the next read raises, even
+    when some of them were not handed out yet (under load, the reader thread of AsyncOpenAI
+    on stdlib coalesced chunks and the stream went on with queued events: a flaky CI run)."""
+    call = make_caller(base_url=server.url("/v1"), max_retries=0)
+    piece = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "tok "}}]}
+    burst = f"data: {json.dumps(piece)}\n\n".encode() * 3  # three events in one chunk
+    server.queue(Reply(chunks=[burst] + [burst] * 400, chunk_delay=0.01, headers=SSE), path=CHAT)
+    stream = call("create_chat_completion", HI, stream=True)
+    call.next_event(stream)  # the first of three: two wait in the stream
+    call.wait(call.client.close())
+    with pytest.raises(ClientClosedError):
+        call.next_event(stream)
+    assert server.wait_for_closed(3)
+
+
 def test_a_cancelled_task_lets_go_of_its_stream(server, no_gc):
     server.queue(endless_stream(), path=CHAT)
     started = asyncio.Event()
