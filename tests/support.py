@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,44 @@ CONFORMANCE_MISSING = (
     if _given
     else f"conformance corpus not found: put it at ../shared/conformance or set {CONFORMANCE_ENV}=DIR"
 )
+
+#: The project's checkout (examples/ lives there).
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def install_example_plugins(site: Path, *names: str) -> Path:
+    """pip-install ``examples/plugins/<name>`` into ``site``, as a user installs a plugin (no
+    dependencies and no build isolation: nothing is fetched)."""
+    for name in names:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "--target",
+                str(site),
+                str(ROOT / "examples" / "plugins" / name),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return site
+
+
+def run_with_site(site: Path, *args: str) -> subprocess.CompletedProcess:
+    """Python run with ``site`` on its path and no plugin filter: what is installed there loads
+    through its entry points, as it would for a user."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop("OPENAI_BINDINGS_PLUGINS", None)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=site, timeout=120
+    )
+
 
 #: The names a client selects transports by, with the client flavour: every pairing that exists.
 CLIENT_TRANSPORTS = [("stdlib", False), ("urllib3", False), ("stdlib", True), ("aiohttp", True)]

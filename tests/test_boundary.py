@@ -15,7 +15,7 @@ import pytest
 import openai_bindings
 from openai_bindings import APIConnectionError, APITimeoutError, OpenAIError, Response
 
-KEY = "sk-boundary-secret-0123456789"
+KEY = "sk-test-boundary-KEY"  # distinctive, and not shaped like a real key
 HI = [{"role": "user", "content": "hi"}]
 
 

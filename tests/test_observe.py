@@ -25,7 +25,7 @@ from openai_bindings.plugins import get_registry
 from openai_bindings.testing import Drop, Reply
 
 HI = [{"role": "user", "content": "hi"}]
-KEY = "sk-observed-secret-1234567890"
+KEY = "sk-test-observed-KEY"  # distinctive, and not shaped like a real key
 
 RECORDER = """
 from openai_bindings import hookimpl

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import install_example_plugins, run_with_site
 
 SCRIPT = """
 import asyncio, json
@@ -73,33 +68,11 @@ print(json.dumps(spans))
 @pytest.fixture(scope="module")
 def otel_site(tmp_path_factory):
     pytest.importorskip("opentelemetry.sdk", reason="pip install opentelemetry-sdk (the test extra has it)")
-    site = tmp_path_factory.mktemp("otel-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(ROOT / "examples" / "plugins" / "opentelemetry"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return site
+    return install_example_plugins(tmp_path_factory.mktemp("otel-site"), "opentelemetry")
 
 
 def test_every_call_is_one_span_with_the_genai_attributes(otel_site):
-    env = {**os.environ, "PYTHONPATH": str(otel_site)}
-    env.pop("OPENAI_BINDINGS_PLUGINS", None)
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT)], capture_output=True, text=True, env=env, timeout=120
-    )
+    done = run_with_site(otel_site, "-c", textwrap.dedent(SCRIPT))
     assert done.returncode == 0, done.stderr
     spans = json.loads(done.stdout)
     assert [s["name"] for s in spans] == [

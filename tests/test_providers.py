@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from support import install_example_plugins, run_with_site
 
 import openai_bindings
 from openai_bindings import PluginError, UnsupportedEndpointError
@@ -246,43 +244,17 @@ print("ok")
 def plugin_site(tmp_path_factory):
     pytest.importorskip("httpx")
     site = tmp_path_factory.mktemp("plugin-site")
-    for name in ("httpx-transport", "ollama-provider"):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--target",
-                str(site),
-                str(ROOT / "examples" / "plugins" / name),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return site
-
-
-def _run(site: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop("OPENAI_BINDINGS_PLUGINS", None)
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=site, timeout=120
-    )
+    return install_example_plugins(site, "httpx-transport", "ollama-provider")
 
 
 def test_example_plugins_work_through_the_public_api(plugin_site):
-    result = _run(plugin_site, "-c", textwrap.dedent(THIRD_PARTY))
+    result = run_with_site(plugin_site, "-c", textwrap.dedent(THIRD_PARTY))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def test_example_plugins_are_listed(plugin_site):
-    result = _run(plugin_site, "-m", "openai_bindings", "plugins")
+    result = run_with_site(plugin_site, "-m", "openai_bindings", "plugins")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(
