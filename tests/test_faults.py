@@ -88,16 +88,16 @@ def retry_date(seconds: float) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + seconds))
 
 
+def both(name: str, actions: Callable[[threading.Event], List[Any]], outcome: Outcome, **options: Any):
+    """The same fault and outcome for a plain call and a streamed one."""
+    return [Scenario(name, streamed, actions, outcome, **options) for streamed in (False, True)]
+
+
 def scenarios() -> List[Scenario]:
     cut = Outcome(APIConnectionError)
     return [
         # -- the server never answers, or stops answering --------------------------------------
-        Scenario(
-            "accept-and-stall", False, lambda gate: [Stall(10)], Outcome(APITimeoutError), read_timeout=0.3
-        ),
-        Scenario(
-            "accept-and-stall", True, lambda gate: [Stall(10)], Outcome(APITimeoutError), read_timeout=0.3
-        ),
+        *both("accept-and-stall", lambda gate: [Stall(10)], Outcome(APITimeoutError), read_timeout=0.3),
         Scenario(
             "headers-then-stall",
             False,
@@ -127,8 +127,7 @@ def scenarios() -> List[Scenario]:
             read_timeout=0.3,
         ),
         # -- the connection breaks -----------------------------------------------------------------
-        Scenario("reset-before-headers", False, lambda gate: [Reset()], cut),
-        Scenario("reset-before-headers", True, lambda gate: [Reset()], cut),
+        *both("reset-before-headers", lambda gate: [Reset()], cut),
         Scenario(
             "reset-mid-body", False, lambda gate: [Drop(sent=b'{"id": "chatcmpl-1", "cho', headers=JSON)], cut
         ),
@@ -196,21 +195,8 @@ def scenarios() -> List[Scenario]:
             Outcome(StreamError, words="invalid JSON", events=1, text="one"),
         ),
         # -- statuses ------------------------------------------------------------------------------------
-        Scenario(
+        *both(
             "html-502",
-            False,
-            lambda gate: [
-                Reply(
-                    status=502,
-                    body="<html><body>Bad Gateway</body></html>",
-                    headers={"Content-Type": "text/html"},
-                )
-            ],
-            Outcome(InternalServerError, words="HTML page", requests=1),
-        ),
-        Scenario(
-            "html-502",
-            True,
             lambda gate: [
                 Reply(
                     status=502,
