@@ -26,7 +26,8 @@ class Observers:
     __slots__ = ("after", "complete", "error", "prepare", "response")
 
     def __init__(self, manager: Any) -> None:
-        hook = manager.hook
+        """``manager=None``: no plugin manager yet, so nothing observes (every hook None)."""
+        hook = manager.hook if manager is not None else None
 
         def caller(name: str) -> Optional[Any]:
             found = getattr(hook, name, None)

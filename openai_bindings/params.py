@@ -10,7 +10,6 @@ at import, and each endpoint's lookup structures are built once.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 __all__ = ["check_params", "endpoint_key", "known_params"]
@@ -108,6 +107,8 @@ def check_params(key: str, params: Mapping[str, Any], *, extra: Iterable[str] = 
 
 
 def _unknown(endpoint: _Endpoint, name: str, extra: FrozenSet[str]) -> str:
+    import difflib  # only for a mistake: a cold start need not load it
+
     candidates = sorted(endpoint.names | extra)
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else f" (it knows: {', '.join(candidates) or 'none'})."

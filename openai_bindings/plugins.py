@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._imports import importable
 
@@ -142,24 +142,53 @@ def _manager_class() -> Any:
 
 
 class Registry:
-    """Everything the plugins registered, by kind and name."""
+    """Everything the plugins registered, by kind and name.
 
-    def __init__(self, manager: pluggy.PluginManager) -> None:
-        self.manager = manager
+    The pluggy manager is made when first needed: at load when an entry-point plugin is
+    installed, else on first use of ``manager`` (``get_plugin_manager()``, a plugin
+    registered at run time). Until then only the built-ins are loaded, their hooks are
+    called directly (``_direct_hooks``), and no observation hook is implemented.
+    """
+
+    def __init__(self, manager: Optional[pluggy.PluginManager] = None) -> None:
+        self._manager = manager
         self.transports: Dict[str, Registered] = {}
         self.providers: Dict[str, Registered] = {}
         self.failures: List[PluginFailure] = []
         self.origins: Dict[str, str] = {}
         self._observers: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The pluggy manager, with the built-ins and the loaded plugins registered."""
+        if self._manager is None:
+            with self._lock:
+                if self._manager is None:
+                    self._manager = _new_manager(self)
+        return self._manager
 
     @property
     def observers(self) -> Any:
-        """Which observation hooks are implemented (worked out once, after loading)."""
+        """Which observation hooks are implemented (worked out once per plugin change)."""
         if self._observers is None:
             from ._observe import Observers
 
-            self._observers = Observers(self.manager)
+            # Without a manager only the built-ins are loaded, and they observe nothing.
+            self._observers = Observers(self._manager) if self._manager is not None else Observers(None)
         return self._observers
+
+    def choose_transport(self, is_async: bool, provider: str) -> Optional[str]:
+        """The ``choose_transport`` hooks' first answer (firstresult), or None."""
+        if self._manager is not None:
+            chosen: Optional[str] = self._manager.hook.choose_transport(is_async=is_async, provider=provider)
+            return chosen
+        arguments = {"is_async": is_async, "provider": provider}
+        for _name, function, argnames in _direct_hooks("choose_transport"):
+            answer = function(**_arguments(argnames, arguments))
+            if answer is not None:
+                return str(answer)
+        return None
 
     def fail(self, plugin: str, origin: str, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
@@ -209,43 +238,52 @@ def _normalise(name: str) -> str:
 
 
 def _entry_points() -> Iterator[tuple[Any, str]]:
-    """Our group's entry points, with their distribution's name.
+    """Our group's entry points, with their distribution's name (the first on sys.path wins,
+    as for imports). Read from the metadata directories without importlib.metadata where
+    that sees the same (``_entrypoints``: 15-20 ms of a cold start), else through it."""
+    from . import _entrypoints
 
-    ``entry_points(group=)`` reads each distribution's entry_points.txt only; the METADATA
-    (an email message to parse) is read just for the distributions that have one of ours.
-    Reading every distribution's METADATA cost 45-58 ms of a cold start.
-    """
-    import importlib.metadata  # only here: scanning distributions is the slow part of loading
-
+    found = _entrypoints.scan(ENTRY_POINT_GROUP)
     seen: set[str] = set()
+    for ep, name in found if found is not None else _metadata_entry_points():
+        if ep.name not in seen:
+            seen.add(ep.name)
+            yield ep, name
+
+
+def _metadata_entry_points() -> Iterator[tuple[Any, str]]:
+    """``importlib.metadata``'s answer: entry_points.txt of every distribution, and the
+    METADATA (an email message to parse) just for the distributions that have one of ours."""
+    import importlib.metadata
+
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in seen:
-            continue
-        seen.add(ep.name)  # the first on sys.path wins, as for imports
         dist = getattr(ep, "dist", None)
-        name = (dist.metadata["Name"] if dist is not None else None) or "unknown distribution"
-        yield ep, name
+        yield ep, (dist.metadata["Name"] if dist is not None else None) or "unknown distribution"
+
+
+def _builtin_modules() -> List[Tuple[str, Any]]:
+    """The built-in plugins: (name, module)."""
+    return [(name, importlib.import_module(name)) for name in _BUILTIN_MODULES]
 
 
 def _load() -> Registry:
-    from . import hookspecs
-
-    manager = _manager_class()(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    registry = Registry(manager)
-
-    def forget_observers() -> None:
-        registry._observers = None
-
-    manager.on_change = forget_observers
-    for module_name in _BUILTIN_MODULES:
-        manager.register(importlib.import_module(module_name), name=module_name)
-        registry.origins[module_name] = BUILTIN
-
     allowed = _allowed()
-    for ep, dist_name in _entry_points():
-        if allowed is not None and not {_normalise(ep.name), _normalise(dist_name)} & allowed:
-            continue
+    found = [
+        (ep, dist_name)
+        for ep, dist_name in _entry_points()
+        if allowed is None or {_normalise(ep.name), _normalise(dist_name)} & allowed
+    ]
+    if not found:  # the built-ins alone: no plugin manager (nor pluggy) until one is asked for
+        registry = Registry()
+        for module_name in _BUILTIN_MODULES:
+            registry.origins[module_name] = BUILTIN
+        _collect(registry, _direct_hooks("register_transports"), registry.transports, _check_transport)
+        _collect(registry, _direct_hooks("register_providers"), registry.providers, _check_provider)
+        return registry
+
+    registry = Registry()
+    manager = registry.manager  # made now, with the built-ins registered
+    for ep, dist_name in found:
         if manager.has_plugin(ep.name) or manager.is_blocked(ep.name):
             continue
         try:
@@ -255,10 +293,52 @@ def _load() -> Registry:
             registry.fail(ep.name, dist_name, error)
             continue
         registry.origins[ep.name] = dist_name
-
-    _collect(registry, "register_transports", registry.transports, _check_transport)
-    _collect(registry, "register_providers", registry.providers, _check_provider)
+    _collect(registry, _pluggy_hooks(manager, "register_transports"), registry.transports, _check_transport)
+    _collect(registry, _pluggy_hooks(manager, "register_providers"), registry.providers, _check_provider)
     return registry
+
+
+def _new_manager(registry: Registry) -> pluggy.PluginManager:
+    """A pluggy manager with the hook specifications and the built-ins; it tells the registry
+    when plugins come or go (the observation hooks are worked out again)."""
+    from . import hookspecs
+
+    manager = _manager_class()(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    for module_name, module in _builtin_modules():
+        manager.register(module, name=module_name)
+        registry.origins[module_name] = BUILTIN
+
+    def forget_observers() -> None:
+        registry._observers = None
+
+    manager.on_change = forget_observers
+    registry._observers = None
+    return manager
+
+
+#: One hook implementation, as the collectors call it: (plugin name, function, argument names).
+_Impl = Tuple[str, Callable[..., Any], Tuple[str, ...]]
+
+
+def _pluggy_hooks(manager: Any, hook_name: str) -> List[_Impl]:
+    """A hook's implementations in calling order (pluggy lists them last-registered first)."""
+    impls = getattr(manager.hook, hook_name).get_hookimpls()
+    return [(impl.plugin_name, impl.function, tuple(impl.argnames)) for impl in reversed(impls)]
+
+
+def _direct_hooks(hook_name: str) -> List[_Impl]:
+    """The built-ins' implementations of a hook, read from their modules as pluggy would
+    (the marker's attribute), for calling without a plugin manager."""
+    from ._hookimpl import ATTRIBUTE
+
+    impls: List[_Impl] = []
+    for module_name, module in _builtin_modules():
+        function = getattr(module, hook_name, None)
+        if function is not None and getattr(function, ATTRIBUTE, None) is not None:
+            code = function.__code__
+            impls.append((module_name, function, code.co_varnames[: code.co_argcount]))
+    return impls
 
 
 def _check_transport(cls: Any) -> str | None:
@@ -273,19 +353,18 @@ def _check_provider(cls: Any) -> str | None:
 
 def _collect(
     registry: Registry,
-    hook_name: str,
+    impls: List[_Impl],
     table: dict[str, Registered],
     check: Callable[[Any], str | None],
 ) -> None:
-    """Call one registration hook plugin by plugin, so one failure only loses that plugin."""
-    caller = getattr(registry.manager.hook, hook_name)
-    # pluggy lists implementations last-registered first; built-ins go first so plugins may override.
-    for impl in reversed(caller.get_hookimpls()):
-        origin = registry.origins.get(impl.plugin_name, impl.plugin_name)
+    """Call one registration hook plugin by plugin, so one failure only loses that plugin.
+    Built-ins come first, so plugins may override them."""
+    for plugin_name, function, argnames in impls:
+        origin = registry.origins.get(plugin_name, plugin_name)
         registered: list[Registered] = []
 
         def register(
-            cls: Any, *, _origin: str = origin, _plugin: str = impl.plugin_name, _into: list = registered
+            cls: Any, *, _origin: str = origin, _plugin: str = plugin_name, _into: list = registered
         ) -> None:
             name = getattr(cls, "name", None)
             if not isinstance(name, str) or not name:
@@ -296,9 +375,9 @@ def _collect(
             _into.append(Registered(name, cls, _origin, _plugin))
 
         try:
-            impl.function(**_arguments(impl.argnames, {"register": register}))
+            function(**_arguments(argnames, {"register": register}))
         except Exception as error:
-            registry.fail(impl.plugin_name, origin, error)
+            registry.fail(plugin_name, origin, error)
             continue
         for entry in registered:
             table[entry.name] = entry

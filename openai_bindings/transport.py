@@ -73,8 +73,7 @@ def resolve_transport(
         source = f"{TRANSPORT_ENV}={os.environ.get(TRANSPORT_ENV)!r}"
         spec = os.environ.get(TRANSPORT_ENV) or None
         if spec is None:
-            registry = get_registry()
-            spec = registry.manager.hook.choose_transport(is_async=is_async, provider=provider)
+            spec = get_registry().choose_transport(is_async, provider)
             source = "the choose_transport hook"
             if spec is None:
                 spec = "stdlib"

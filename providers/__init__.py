@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from openai_bindings.hookspecs import hookimpl
+from openai_bindings._hookimpl import hookimpl
 
 from .azure import AzureProvider
 from .compatible import CompatibleProvider

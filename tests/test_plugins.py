@@ -249,6 +249,106 @@ def test_prepare_request_hook_sees_every_request(fake):
     assert fake.requests[-1].headers["x-trace"] == "t-1"
 
 
+# -- the built-ins without a plugin manager ----------------------------------------------------
+
+
+def test_the_builtins_marker_sets_what_pluggys_marker_sets():
+    """The built-ins mark their hooks without importing pluggy; a manager must read them as its own."""
+    import pluggy
+
+    from openai_bindings._hookimpl import ATTRIBUTE, PROJECT
+    from openai_bindings._hookimpl import hookimpl as builtin_hookimpl
+
+    theirs = pluggy.HookimplMarker(PROJECT)
+    for options in ({}, {"trylast": True}, {"tryfirst": True, "specname": "choose_transport"}):
+
+        def ours_impl() -> None: ...
+
+        def pluggy_impl() -> None: ...
+
+        (builtin_hookimpl(**options) if options else builtin_hookimpl)(ours_impl)
+        (theirs(**options) if options else theirs)(pluggy_impl)
+        assert getattr(ours_impl, ATTRIBUTE) == getattr(pluggy_impl, ATTRIBUTE), options
+
+
+def test_builtin_hooks_called_directly_answer_as_pluggy_does(monkeypatch):
+    monkeypatch.setenv(plugins.PLUGINS_ENV, "")  # no entry-point plugin: the built-ins alone
+    registry = get_registry()
+    assert registry._manager is None, "a plugin manager was made though only the built-ins are loaded"
+    assert set(registry.transports) >= {"stdlib", "urllib3", "aiohttp", "fetch", "xhr"}
+    assert set(registry.providers) >= {"openai", "gemini", "azure", "openrouter", "compatible"}
+    asked = [(is_async, provider) for is_async in (False, True) for provider in ("openai", "gemini")]
+    direct = [registry.choose_transport(*question) for question in asked]
+    direct_observers = registry.observers
+    assert not direct_observers.after and direct_observers.prepare is None
+
+    manager = registry.manager  # made on demand, with the built-ins registered
+    assert {name for name, _ in manager.list_name_plugin()} >= set(plugins._BUILTIN_MODULES)
+    assert [registry.choose_transport(*question) for question in asked] == direct
+    observers = registry.observers  # the built-ins implement no observation hook: the shortcut holds
+    assert observers is not direct_observers
+    assert (observers.prepare, observers.response, observers.error, observers.complete) == (None,) * 4
+
+
+LAZY_MANAGER = """
+import http.server, json, sys, threading
+import openai_bindings
+from openai_bindings.plugins import get_plugin_manager
+
+ANSWER = json.dumps({"object": "chat.completion", "choices": [
+    {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}).encode()
+
+class Handler(http.server.BaseHTTPRequestHandler):  # the fake server would load more than this test checks
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(ANSWER)))
+        self.end_headers()
+        self.wfile.write(ANSWER)
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+client = openai_bindings.OpenAI(base_url=base, api_key="sk-test-lazy-KEY", transport="stdlib")
+client.create_chat_completion([{"role": "user", "content": "hi"}])
+loaded = sorted(m for m in ("pluggy", "inspect", "importlib.metadata") if m in sys.modules)
+assert not loaded, f"the built-ins alone loaded {loaded}"
+seen = []
+
+class Observer:
+    @openai_bindings.hookimpl
+    def on_response(self, request, response, elapsed, attempt):
+        seen.append(response.status)
+
+get_plugin_manager().register(Observer())  # the manager is made now, and hooks are seen
+client.create_chat_completion([{"role": "user", "content": "hi"}])
+assert seen == [200], seen
+client.close()
+server.shutdown()
+print("ok")
+"""
+
+
+def test_a_plugin_manager_is_made_only_when_asked_for(tmp_path):
+    """A cold start without plugins imports neither pluggy nor importlib.metadata; asking for
+    the manager later makes it, and a plugin registered then observes the next call."""
+    environment = {k: v for k, v in os.environ.items() if k != plugins.PLUGINS_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(LAZY_MANAGER)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**environment, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 # -- import-time promises --------------------------------------------------------------------
 
 IMPORT_CHECK = """

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from typing import Callable, Optional
 
+from openai_bindings._hookimpl import hookimpl
 from openai_bindings._imports import importable
-from openai_bindings.hookspecs import hookimpl
 
 from .aiohttp import AiohttpTransport
 from .fetch import FetchTransport, XHRTransport
