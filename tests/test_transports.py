@@ -483,3 +483,91 @@ def test_threaded_readers_after_fork(server):
 
     assert _in_a_forked_child(child) == 0
     transport.sync.close()
+
+
+# -- aiohttp: each wait for the body bounded, without a timer per chunk ------------------------
+
+
+def _read_with_aiohttp(request: Request, pause: float = 0.0) -> tuple:
+    """Read one body through the aiohttp transport, chunk by chunk (``pause`` after each);
+    returns the chunks, the error (or None) and the read-timeout timers the loop was given."""
+    import asyncio
+
+    from openai_bindings.transports import AiohttpTransport
+
+    async def main() -> tuple:
+        loop = asyncio.get_running_loop()
+        timers: list = []
+        schedule = loop.call_at
+
+        def call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+            name = getattr(callback, "__name__", "")
+            if name in ("_on_read_timeout", "_check_deadline"):  # aiohttp's sock_read, ours
+                timers.append(name)
+            return schedule(when, callback, *args, **kwargs)
+
+        loop.call_at = call_at  # type: ignore[method-assign]  # call_later goes through it too
+        transport = AiohttpTransport()
+        chunks: list = []
+        error = None
+        try:
+            response = await transport.send(request)
+            try:
+                async for chunk in response.stream:
+                    chunks.append(chunk)
+                    if pause:
+                        await asyncio.sleep(pause)
+            except Exception as failure:
+                error = failure
+            finally:
+                await response.aclose()
+        finally:
+            await transport.close()
+        return chunks, error, timers
+
+    return asyncio.run(main())
+
+
+def test_aiohttp_bounds_body_reads_without_a_timer_per_chunk(server):
+    """aiohttp's sock_read cancels and schedules a timer for every chunk that arrives (~9% of a
+    paced stream's CPU); the transport's own deadline schedules one per read period."""
+    parts = [b"data: %d\n\n" % n for n in range(120)]
+    server.queue(Reply(chunks=parts, chunk_delay=0.002))
+    request = Request("GET", server.url("/many"), {}, None, Timeout(connect=2, read=5))
+    chunks, error, timers = _read_with_aiohttp(request)
+    assert error is None and b"".join(chunks) == b"".join(parts)
+    assert len(chunks) > 30, "the chunks arrived together: the test proves nothing"
+    assert len(timers) <= 3, timers
+
+
+def test_aiohttp_a_slow_reader_is_not_a_stalled_server(server):
+    """The deadline bounds waiting for the server, not the time the caller spends per chunk."""
+    parts = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n"]
+    server.queue(Reply(chunks=parts))
+    request = Request("GET", server.url("/slow-reader"), {}, None, Timeout(connect=2, read=0.2))
+    chunks, error, _ = _read_with_aiohttp(request, pause=0.3)
+    assert error is None and b"".join(chunks) == b"".join(parts)
+
+
+def test_aiohttp_a_long_body_with_short_gaps_never_times_out(server):
+    """Gaps shorter than the read timeout, a whole body longer than it: the deadline moves on."""
+    parts = [b"data: %d\n\n" % n for n in range(8)]
+    server.queue(Reply(chunks=parts, chunk_delay=0.1))
+    request = Request("GET", server.url("/long"), {}, None, Timeout(connect=2, read=0.3))
+    chunks, error, timers = _read_with_aiohttp(request)
+    assert error is None and b"".join(chunks) == b"".join(parts)
+    assert 1 <= len(timers) <= 6, timers  # re-armed a few times over 0.8 s, not once per chunk
+
+
+def test_aiohttp_a_stall_after_some_chunks_times_out_in_time(server):
+    gate = threading.Event()
+    server.queue(Reply(chunks=[b"data: one\n\n", b"data: two\n\n"], gate=gate))
+    request = Request("GET", server.url("/stall"), {}, None, Timeout(connect=2, read=0.3))
+    started = time.monotonic()
+    try:
+        chunks, error, _ = _read_with_aiohttp(request)
+    finally:
+        gate.set()
+    assert chunks == [b"data: one\n\n"]
+    assert isinstance(error, APITimeoutError), error
+    assert 0.25 <= time.monotonic() - started < 2
