@@ -397,10 +397,6 @@ def _loggable(url: str) -> str:
     return f"{path}?{'&'.join(shown)}"
 
 
-def _setting(option: Any, default: Any) -> Any:
-    return default if option is _NOT_GIVEN else option
-
-
 def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[Step, Any, Any]:
     """The call's whole life: send, observe, retry what is worth retrying, read and decode."""
     if client.closed:
@@ -409,9 +405,14 @@ def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[
             "(or use `with` around all the calls that share one)"
         )
     request = client.build_request(call, options)
-    retries = client._check_retries(_setting(options.max_retries, client.max_retries))
-    max_wait = _setting(options.max_retry_wait, client.max_retry_wait)
-    limit = _setting(options.max_response_size, client.max_response_size)
+    retries = options.max_retries
+    retries = client._check_retries(client.max_retries if retries is _NOT_GIVEN else retries)
+    max_wait = options.max_retry_wait
+    if max_wait is _NOT_GIVEN:
+        max_wait = client.max_retry_wait
+    limit = options.max_response_size
+    if limit is _NOT_GIVEN:
+        limit = client.max_response_size
     transport = client.transport
     guard = client._guard
     observers = client._observers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from typing import Any, ClassVar, Mapping, Optional, Tuple
+from typing import Any, Callable, ClassVar, Mapping, Optional, Tuple
 
 from .errors import UnsupportedEndpointError
 
@@ -115,9 +115,8 @@ class Provider:
         extra = self.extra_params
         if extra is None or key is None or not params:
             return
-        from .params import check_params
-
-        check_params(key, params, extra=extra.get(key, ()) + extra.get("*", ()))
+        check = _CHECK_PARAMS or _load_check_params()
+        check(key, params, extra=extra.get(key, ()) + extra.get("*", ()))
 
     def check_endpoint(self, endpoint: str) -> None:
         """Raise before anything is sent when this provider has no such endpoint."""
@@ -225,3 +224,16 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+#: params.check_params, imported on first use (the parameter table is not needed at import);
+#: kept here so that each call does not run an import statement.
+_CHECK_PARAMS: Optional[Callable[..., None]] = None
+
+
+def _load_check_params() -> Callable[..., None]:
+    global _CHECK_PARAMS
+    from .params import check_params
+
+    _CHECK_PARAMS = check_params
+    return check_params

@@ -15,6 +15,7 @@ BodyT = TypeVar("BodyT")
 
 #: How much of a bad body an APIResponseValidationError keeps, to show what came instead.
 SHOWN_BYTES = 1024
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def expected_length(headers: Mapping[str, str], request: Optional[Request] = None) -> Optional[int]:
@@ -59,7 +60,16 @@ def decode_success(raw: bytes, status: int, headers: Mapping[str, str]) -> Any:
     content_type = headers.get("content-type", "")
     if "json" in content_type and "jsonl" not in content_type:
         try:
-            return json.loads(raw)
+            if raw[:1] == b"{":  # the usual answer: the C scanner, without json.loads' two layers
+                try:
+                    text = raw.decode("utf-8")
+                    value, end = _scan(text, 0)
+                except (StopIteration, ValueError):  # (a truncated value stops the scan)
+                    pass  # json.loads below says what is wrong, as it words it
+                else:
+                    if end == len(text) or not text[end:].strip():
+                        return value
+            return json.loads(raw)  # anything else (BOM, UTF-16, trailing data) as json.loads sees it
         except ValueError as error:  # UnicodeDecodeError included: not UTF-8
             raise APIResponseValidationError(
                 f"the server answered {status} with a JSON content type, but the body is not valid "
@@ -81,15 +91,27 @@ class APIResult(Generic[BodyT]):
     Python 3.9, ``Generic`` adds no work to building or reading a result.
     """
 
-    __slots__ = ("_parsed", "body", "headers", "output_type", "request_id", "status")
+    __slots__ = ("_parsed", "_request_id", "body", "headers", "output_type", "status")
 
     def __init__(self, status: int, body: Any, headers: Headers, output_type: Any = None) -> None:
         self.status = status
         self.body: BodyT = body
         self.headers = headers
-        self.request_id: Optional[str] = find_request_id(headers)
         self.output_type = output_type
         self._parsed: Any = None
+        self._request_id: Any = False  # not looked for yet (None: there is none)
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The server's id for this request (worked out when first asked: most callers never do)."""
+        found = self._request_id
+        if found is False:
+            self._request_id = found = find_request_id(self.headers)
+        return found
+
+    @request_id.setter
+    def request_id(self, value: Optional[str]) -> None:
+        self._request_id = value
 
     def _structured(self) -> tuple[Any, Optional[str]]:
         if self.output_type is None:

@@ -121,3 +121,37 @@ def test_any_error_body_gives_a_message_and_a_typed_error(body, status):
 def test_any_messages_are_accepted_or_refused_with_value_or_type_error(messages):
     with contextlib.suppress(ValueError, TypeError):
         validate_messages(messages)
+
+
+MESSAGE = {"content": "hé \u2603", "tool_calls": [1.5e3, None]}
+ANSWER = json.dumps({"id": "chatcmpl-1", "choices": [{"index": 0, "message": MESSAGE}]}).encode()
+
+
+@BOUNDED
+@given(
+    st.one_of(
+        st.integers(min_value=0, max_value=len(ANSWER)).map(lambda cut: ANSWER[:cut]),  # truncated
+        st.tuples(st.integers(min_value=0, max_value=len(ANSWER)), st.binary(max_size=8)).map(
+            lambda pair: ANSWER[: pair[0]] + pair[1] + ANSWER[pair[0] :]  # bytes slipped in
+        ),
+        st.binary(max_size=40).map(lambda junk: b"{" + junk),
+        JSONISH.map(lambda value: json.dumps(value).encode() + b" \n"),
+    )
+)
+def test_a_2xx_json_body_decodes_as_json_loads_or_is_a_validation_error(raw):
+    """decode_success reads the usual answer with the C scanner: it must agree with json.loads."""
+    from openai_bindings import APIResponseValidationError
+    from openai_bindings.result import decode_success
+
+    headers = {"content-type": "application/json"}
+    try:
+        expected = json.loads(raw)
+    except ValueError:
+        refused = True
+    else:
+        refused = False
+        assert decode_success(raw, 200, headers) == expected
+    if refused and raw:
+        with contextlib.suppress(APIResponseValidationError):
+            decode_success(raw, 200, headers)
+            raise AssertionError(f"{raw!r} decoded though json.loads refuses it")
