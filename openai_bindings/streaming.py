@@ -416,14 +416,6 @@ class AsyncStream(_StreamBase[EventT]):
             return event
         return await self._pull()
 
-    async def _next_chunk(self) -> bytes:
-        if self._achunks is not None:
-            return await self._achunks.__anext__()
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
     async def _pull(self) -> Any:
         state = self.state
         while True:
@@ -437,9 +429,10 @@ class AsyncStream(_StreamBase[EventT]):
                 await self._finish()
                 raise StopAsyncIteration
             failure: Optional[BaseException] = None
-            try:
-                chunk = await self._next_chunk()
-            except StopAsyncIteration:
+            try:  # the next chunk, read here rather than in a coroutine of its own (one per chunk)
+                achunks = self._achunks
+                chunk = await achunks.__anext__() if achunks is not None else next(self._chunks)
+            except (StopAsyncIteration, StopIteration):
                 try:
                     events = self._at_end()
                 except APIConnectionError as error:
