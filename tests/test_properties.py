@@ -155,3 +155,51 @@ def test_a_2xx_json_body_decodes_as_json_loads_or_is_a_validation_error(raw):
         with contextlib.suppress(APIResponseValidationError):
             decode_success(raw, 200, headers)
             raise AssertionError(f"{raw!r} decoded though json.loads refuses it")
+
+
+HEADER_LINES = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["Content-Type", "content-length", "X-Request-ID", "Set-Cookie", "x"]),
+            st.sampled_from([":", ": ", ":\t", ":  "]),
+            st.text(
+                st.characters(min_codepoint=32, max_codepoint=255, blacklist_characters="\r\n"), max_size=12
+            ),
+            st.sampled_from(["\r\n", "\n", " \r\n", "\t\r\n"]),
+        ).map("".join),
+        st.sampled_from(
+            [
+                " folded\r\n",
+                "\tfolded\r\n",
+                "No colon\r\n",
+                ": no name\r\n",
+                "From someone\r\n",
+                "Bad Name: v\r\n",
+                "Name\x7f: v\r\n",
+                "Näme: v\r\n",
+                "Name:\r\n",
+            ]
+        ),
+    ),
+    max_size=8,
+)
+
+
+@BOUNDED
+@given(HEADER_LINES, st.sampled_from(["\r\n", "\n", ""]))
+def test_response_headers_read_as_http_client_reads_them(lines, end):
+    """The stdlib transport reads header blocks without the email package: whatever the block,
+    the message must hold what http.client.parse_headers' would."""
+    import http.client
+    import io
+
+    from openai_bindings.transports._response import parse_header_lines, read_header_lines
+
+    block = "".join([*lines, end]).encode("latin-1")
+    theirs = http.client.parse_headers(io.BytesIO(block))
+    ours = parse_header_lines(read_header_lines(io.BytesIO(block)))
+    assert ours.items() == theirs.items()
+    for name in ("content-type", "Content-Length", "x-request-id", "set-cookie", "x", "missing"):
+        assert ours.get(name) == theirs.get(name)
+        assert ours.get_all(name) == theirs.get_all(name)
+    assert isinstance(ours, http.client.HTTPMessage)

@@ -34,6 +34,7 @@ from ._network import (
     split_origin,
     where,
 )
+from ._response import HeaderFastResponse
 
 __all__ = ["StdlibTransport"]
 
@@ -165,6 +166,7 @@ class StdlibTransport(SocketTransport):
                 conn.set_tunnel(route.host, route.port, headers=route.headers)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        conn.response_class = HeaderFastResponse  # http.client's response, headers read without email
         return conn
 
     def _checkin(self, key: _Key, conn: http.client.HTTPConnection) -> None:
