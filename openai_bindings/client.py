@@ -241,7 +241,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         if call.json is not None:
             payload = {**call.json, **options.extra_body} if options.extra_body else call.json
             payload = provider.adjust_body(call.endpoint, payload)
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            body = _json_bytes(payload)
             headers["Content-Type"] = "application/json"
         elif call.content_type:
             headers["Content-Type"] = call.content_type
@@ -542,8 +542,13 @@ def _proxy_secrets(proxy: Optional[str]) -> tuple:
     return (password, parts.password, token)
 
 
+#: One encoder for every body: json.dumps with arguments builds a JSONEncoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """A JSON body: compact, UTF-8 (not ASCII-escaped: smaller, and what the API sends back)."""
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def _discard(awaitable: Any) -> None:

@@ -8,6 +8,7 @@ the two connection errors, nothing else.
 
 from __future__ import annotations
 
+import collections.abc
 from typing import (
     Any,
     AsyncIterable,
@@ -49,9 +50,10 @@ class Headers(MutableMapping[str, str]):
         if type(headers) is Headers:
             items.update(headers._items)
             return
-        # Exact types first: an isinstance check against the Mapping ABC costs more than the copy.
+        # Exact types first: an isinstance check against the Mapping ABC costs more than the copy
+        # (and collections.abc's, not typing's alias, whose check runs in Python).
         is_mapping = type(headers) is dict or (
-            type(headers) not in (list, tuple) and isinstance(headers, Mapping)
+            type(headers) not in (list, tuple) and isinstance(headers, collections.abc.Mapping)
         )
         pairs: Iterable[Tuple[str, str]] = headers.items() if is_mapping else headers  # type: ignore[union-attr,assignment]
         for key, value in pairs:
@@ -89,7 +91,7 @@ class Headers(MutableMapping[str, str]):
         return isinstance(key, str) and key.lower() in self._items
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Mapping):
+        if not isinstance(other, collections.abc.Mapping):
             return NotImplemented
         return {k: v for k, (_, v) in self._items.items()} == {
             str(k).lower(): str(v) for k, v in other.items()
@@ -263,7 +265,13 @@ class Response:
         close: Closer | None = None,
     ) -> None:
         self.status = int(status)
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers: Headers
+        if type(headers) is Headers:
+            self.headers = headers
+        elif type(headers) in (list, tuple, dict):  # what transports give: no ABC check
+            self.headers = Headers(headers)
+        else:
+            self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         if stream is None:
             stream = b""
         if isinstance(stream, (bytes, bytearray)):

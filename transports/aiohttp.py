@@ -93,7 +93,7 @@ class AiohttpTransport(SocketTransport):
         exchange = _Exchange(raw)
         return Response(
             status=raw.status,
-            headers=raw.headers.items(),
+            headers=list(raw.headers.items()),  # a list: Headers takes it without an ABC check
             stream=_Body(raw, exchange, self, request, proxy),
             close=exchange.close,
         )
