@@ -571,3 +571,86 @@ def test_aiohttp_a_stall_after_some_chunks_times_out_in_time(server):
     assert chunks == [b"data: one\n\n"]
     assert isinstance(error, APITimeoutError), error
     assert 0.25 <= time.monotonic() - started < 2
+
+
+# -- the stdlib transport's response head: http.client's rules, its own header reader -----------
+
+
+@contextlib.contextmanager
+def _raw_server(answers: list):
+    """A socket server on 127.0.0.1 writing canned answers, one per request, on one kept
+    connection (each request's head and Content-Length body read first); stops by itself."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(5)
+    seen: list = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            conn.settimeout(5)
+            reader = conn.makefile("rb")
+            for answer in answers:
+                head = []
+                while True:
+                    line = reader.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    head.append(line)
+                if not head:
+                    break
+                length = [int(h.split(b":")[1]) for h in head if h.lower().startswith(b"content-length")]
+                if length:
+                    reader.read(length[0])
+                seen.append(head[0].split()[0].decode())
+                conn.sendall(answer)
+                if b"Connection: close" in answer:
+                    break
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def _stdlib_read(transport: Any, request: Request) -> tuple:
+    response = transport.send(request)
+    return response, response.read()  # read to the end, then closed: the connection goes back
+
+
+def test_stdlib_response_heads_follow_http_client_rules():
+    """100 Continue skipped, HEAD and 204 bodiless (the connection kept), a folded header as
+    http.client gives it, then an HTTP/1.0 body read to the close."""
+    from openai_bindings.transports import StdlibTransport
+
+    answers = [
+        b"HTTP/1.1 100 Continue\r\nX-Early: 1\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Request-ID: r1\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\nContent-Type: text/plain\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\nX-Folded: a\r\n b\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nto the end",
+    ]
+    transport = StdlibTransport()
+    timeout = Timeout(connect=2, read=5)
+    try:
+        with _raw_server(answers) as (base, seen):
+            response, body = _stdlib_read(
+                transport, Request("POST", base + "/a", {"Content-Length": "2"}, b"{}", timeout)
+            )
+            assert (response.status, body, response.headers["x-request-id"]) == (200, b"ok", "r1")
+            assert "x-early" not in response.headers  # the 100's headers are not the answer's
+            response, body = _stdlib_read(transport, Request("HEAD", base + "/b", {}, None, timeout))
+            assert (response.status, body, response.headers["content-length"]) == (200, b"", "42")
+            response, body = _stdlib_read(transport, Request("GET", base + "/c", {}, None, timeout))
+            assert (response.status, body) == (204, b"")
+            assert response.headers["x-folded"] == "a\r\n b"  # http.client's (email's) value
+            response, body = _stdlib_read(transport, Request("GET", base + "/d", {}, None, timeout))
+            assert (response.status, body) == (200, b"to the end")
+        assert seen == ["POST", "HEAD", "GET", "GET"]  # one connection carried all four
+    finally:
+        transport.close()
