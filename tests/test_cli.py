@@ -101,10 +101,19 @@ def test_interactive_error_does_not_end_the_session(fake, env):
     assert "That prompt is not allowed" in result.stderr and "echo: good" in result.stdout
 
 
+#: Runs argv[1:] with Ctrl-C's default disposition: a job started in the background by a
+#: non-interactive shell (as CI may run the suite) inherits SIGINT ignored, and Python then
+#: never raises KeyboardInterrupt, as it should not.
+WITH_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def test_ctrl_c_exits_cleanly(fake, env):
     fake.queue(Stall(20), path="/v1/chat/completions")
     process = subprocess.Popen(
-        [COMMAND, "chat", "-i"],
+        [sys.executable, "-c", WITH_SIGINT, COMMAND, "chat", "-i"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
