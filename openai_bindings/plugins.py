@@ -157,6 +157,7 @@ class Registry:
         self.failures: List[PluginFailure] = []
         self.origins: Dict[str, str] = {}
         self._observers: Any = None
+        self._choosers: Optional[List[_Impl]] = None  # the built-ins' choose_transport, without a manager
         self._lock = threading.Lock()
 
     @property
@@ -184,7 +185,9 @@ class Registry:
             chosen: Optional[str] = self._manager.hook.choose_transport(is_async=is_async, provider=provider)
             return chosen
         arguments = {"is_async": is_async, "provider": provider}
-        for _name, function, argnames in _direct_hooks("choose_transport"):
+        if self._choosers is None:  # read from the built-in modules once, not per client
+            self._choosers = _direct_hooks("choose_transport")
+        for _name, function, argnames in self._choosers:
             answer = function(**_arguments(argnames, arguments))
             if answer is not None:
                 return str(answer)

@@ -12,7 +12,7 @@ import gc
 import json
 import os
 import threading
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -49,6 +49,15 @@ def fd_count() -> int:
 
 
 # -- abandoned streams --------------------------------------------------------------------------
+
+
+async def _cancel_then_see_the_connection_closed(task: Any, server: Any) -> None:
+    """Cancel a call mid-body: it raises CancelledError, and its connection closes at once."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(server.wait_for_closed, 3)
 
 
 def test_breaking_out_of_an_unnamed_stream_closes_its_connection(make_caller, server, no_gc):
@@ -125,11 +134,7 @@ def test_a_cancelled_task_lets_go_of_its_stream(server, no_gc):
         async with AsyncOpenAI(base_url=server.url("/v1"), max_retries=0) as client:
             task = asyncio.create_task(consume(client))
             await asyncio.wait_for(started.wait(), 5)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            await asyncio.sleep(0.05)
-            assert await asyncio.to_thread(server.wait_for_closed, 3)
+            await _cancel_then_see_the_connection_closed(task, server)
 
     asyncio.run(main())
 
@@ -229,10 +234,6 @@ def test_a_task_cancelled_while_a_body_is_read_lets_go_of_the_connection(server,
         async with AsyncOpenAI(base_url=server.url("/v1"), transport=transport, max_retries=0) as client:
             task = asyncio.create_task(client.models())
             await asyncio.sleep(0.3)  # the body is arriving
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            await asyncio.sleep(0.05)
-            assert await asyncio.to_thread(server.wait_for_closed, 3)
+            await _cancel_then_see_the_connection_closed(task, server)
 
     asyncio.run(main())
