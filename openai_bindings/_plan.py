@@ -18,6 +18,7 @@ transport, built-in or third-party:
 from __future__ import annotations
 
 import time
+from types import MappingProxyType
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Protocol
 
 from ._boundary import Guard
@@ -52,6 +53,8 @@ class PlanClient(Protocol):
 
     def build_request(self, call: APICall, options: Optional[Options] = None) -> Request: ...
 
+    def _build_request(self, call: APICall, options: Options, observers: Observers) -> Request: ...
+
     def _check_retries(self, value: Any) -> int: ...
 
     def _stream_state(self, call: APICall) -> Any: ...
@@ -60,6 +63,7 @@ class PlanClient(Protocol):
 __all__ = ["APICall", "Options", "ReadBody", "Send", "Streaming", "call_plan", "split_options"]
 
 _NOT_GIVEN: Any = object()
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: How much of an error body is read: enough for any message, never a whole misrouted download.
 ERROR_BODY_LIMIT = 1 << 20
 _DEBUG = 10
@@ -127,28 +131,21 @@ class APICall:
 
 
 class Options:
-    """Per-call settings that are not API parameters."""
+    """Per-call settings that are not API parameters.
 
-    __slots__ = (
-        "callback",
-        "extra_body",
-        "extra_headers",
-        "extra_query",
-        "max_response_size",
-        "max_retries",
-        "max_retry_wait",
-        "timeout",
-    )
+    The defaults are class attributes, so a call that sets none (the usual one) makes an empty
+    object; a set value lives on the instance. The empty mappings are read-only: nothing may
+    change a default in place.
+    """
 
-    def __init__(self) -> None:
-        self.timeout: Any = _NOT_GIVEN
-        self.max_retries: Any = _NOT_GIVEN
-        self.max_retry_wait: Any = _NOT_GIVEN
-        self.max_response_size: Any = _NOT_GIVEN
-        self.extra_headers: Dict[str, str] = {}
-        self.extra_query: Dict[str, Any] = {}
-        self.extra_body: Dict[str, Any] = {}
-        self.callback: Optional[Callable[[Any], Any]] = None
+    timeout: Any = _NOT_GIVEN
+    max_retries: Any = _NOT_GIVEN
+    max_retry_wait: Any = _NOT_GIVEN
+    max_response_size: Any = _NOT_GIVEN
+    extra_headers: Mapping[str, str] = _EMPTY
+    extra_query: Mapping[str, Any] = _EMPTY
+    extra_body: Mapping[str, Any] = _EMPTY
+    callback: Optional[Callable[[Any], Any]] = None
 
     def given(self) -> Dict[str, Any]:
         """The settings the caller gave, as keywords (to pass on to the calls of a composite plan)."""
@@ -166,12 +163,15 @@ OPTION_NAMES = (
     "extra_body",
 )
 _CALLBACK_NAMES = ("chunk_callback", "stream_callback")
+_ALL_OPTION_NAMES = frozenset(OPTION_NAMES + _CALLBACK_NAMES)
 
 
 def split_options(params: Mapping[str, Any]) -> tuple[Options, Dict[str, Any]]:
     """Separate our per-call settings from the API parameters, which are sent as given."""
     params = dict(params)
     options = Options()
+    if _ALL_OPTION_NAMES.isdisjoint(params):  # the usual call: nothing to take out
+        return options, params
     for name in OPTION_NAMES:
         if name in params:
             value = params.pop(name)
@@ -404,9 +404,13 @@ def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[
             f"this {type(client).__name__} was closed, so it sends nothing more; make a new client "
             "(or use `with` around all the calls that share one)"
         )
-    request = client.build_request(call, options)
+    observers = client._observers
+    request = client._build_request(call, options, observers)
     retries = options.max_retries
-    retries = client._check_retries(client.max_retries if retries is _NOT_GIVEN else retries)
+    if retries is _NOT_GIVEN:
+        retries = client.max_retries
+    if retries.__class__ is not int or retries < 0:  # (bool is refused too)
+        retries = client._check_retries(retries)
     max_wait = options.max_retry_wait
     if max_wait is _NOT_GIVEN:
         max_wait = client.max_retry_wait
@@ -415,13 +419,13 @@ def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[
         limit = client.max_response_size
     transport = client.transport
     guard = client._guard
-    observers = client._observers
     debug = logger.isEnabledFor(_DEBUG)
-    started = time.monotonic()
+    started = sent = time.monotonic()
     attempt = 0
     while True:
         attempt += 1
-        sent = time.monotonic()
+        if attempt > 1:
+            sent = time.monotonic()
         error: Optional[BaseException] = None
         try:
             response: Response = yield Send(transport, request, guard)

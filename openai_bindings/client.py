@@ -28,7 +28,7 @@ from .errors import ClientClosedError, OpenAIError, PluginError
 from .http import Body, Headers, Request, Timeout, TimeoutLike, is_awaitable
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
-from .provider import Provider
+from .provider import Provider, _query
 from .streaming import AsyncStream, Stream, aborted_error
 from .transport import resolve_transport
 
@@ -109,6 +109,12 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         self._missing_credentials = self.provider.missing_credentials()
         adjust = type(self.provider).adjust_event is not Provider.adjust_event
         self._adjusts_events = adjust  # only then does a stream pay a provider call per event
+        # Which provider methods are the base class's, worked out once: a request then does their
+        # (trivial) work inline instead of paying a method call each.
+        self._custom = frozenset(
+            name for name in _PER_REQUEST if getattr(type(self.provider), name) is not getattr(Provider, name)
+        )
+        self._static_auth = self.provider.static_auth()  # as _make_base_headers saw it
         _LIVE_CLIENTS.add(self)
 
     def _make_base_headers(self) -> Headers:
@@ -226,37 +232,51 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
 
     def build_request(self, call: APICall, options: Optional[Options] = None) -> Request:
         """The exact Request a call sends (public so tests and tools can inspect it)."""
-        options = options or Options()
+        return self._build_request(call, options or Options(), self._observers)
+
+    def _build_request(self, call: APICall, options: Options, observers: Any) -> Request:
         provider = self.provider
-        if call.endpoint:
-            provider.check_endpoint(call.endpoint)
+        custom = self._custom
+        endpoint = call.endpoint
+        if endpoint:
+            if "check_endpoint" in custom or "supports" in custom:
+                provider.check_endpoint(endpoint)
+            elif provider.endpoints is not None and endpoint not in provider.endpoints:
+                provider.check_endpoint(endpoint)  # raises, saying what the provider offers
         if self._missing_credentials is not None:
             raise OpenAIError(self._missing_credentials)
         headers = self._base_headers.copy()
-        if not provider.static_auth():
+        if not self._static_auth:
             headers.update(provider.auth_headers())
         if call.headers:
             headers.update(call.headers)
         body: Body = call.body
-        if call.json is not None:
-            payload = {**call.json, **options.extra_body} if options.extra_body else call.json
-            payload = provider.adjust_body(call.endpoint, payload)
-            body = _json_bytes(payload)
+        json_body = call.json
+        if json_body is not None:
+            payload = {**json_body, **options.extra_body} if options.extra_body else json_body
+            if "adjust_body" in custom:
+                payload = provider.adjust_body(endpoint, payload)
+            body = _ENCODE(payload).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        elif call.content_type:
-            headers["Content-Type"] = call.content_type
-        if isinstance(body, bytes):
             headers["Content-Length"] = str(len(body))
-        elif body is not None and hasattr(body, "content_length"):
-            headers["Content-Length"] = str(body.content_length)
+        else:
+            if call.content_type:
+                headers["Content-Type"] = call.content_type
+            if isinstance(body, bytes):
+                headers["Content-Length"] = str(len(body))
+            elif body is not None and hasattr(body, "content_length"):
+                headers["Content-Length"] = str(body.content_length)
         if options.extra_headers:
             headers.update(options.extra_headers)
         params = {**call.params, **options.extra_query} if call.params else options.extra_query
         timeout = self.timeout if options.timeout is _NOT_GIVEN else Timeout.coerce(options.timeout)
-        model = call.json.get("model") if call.json is not None else None
-        url = provider.url(call.path, params, model=model if isinstance(model, str) else None)
+        if "url" in custom:
+            model = json_body.get("model") if json_body is not None else None
+            url = provider.url(call.path, params, model=model if isinstance(model, str) else None)
+        else:
+            url = provider.base_url + call.path + _query(params) if params else provider.base_url + call.path
         request = Request(call.method, url, headers, body, timeout)
-        prepare = self._observers.prepare
+        prepare = observers.prepare
         if prepare is not None:
             from ._observe import Observers
 
@@ -543,12 +563,14 @@ def _proxy_secrets(proxy: Optional[str]) -> tuple:
 
 
 #: One encoder for every body: json.dumps with arguments builds a JSONEncoder per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: Provider methods a request would call; each is skipped when the provider keeps the base's.
+_PER_REQUEST = ("check_endpoint", "supports", "adjust_body", "url")
 
 
 def _json_bytes(value: Any) -> bytes:
     """A JSON body: compact, UTF-8 (not ASCII-escaped: smaller, and what the API sends back)."""
-    return _ENCODER.encode(value).encode("utf-8")
+    return _ENCODE(value).encode("utf-8")
 
 
 def _discard(awaitable: Any) -> None:

@@ -61,6 +61,7 @@ class AiohttpTransport(SocketTransport):
         self._aiohttp: Any = None
         self._asyncio: Any = None
         self._timeouts: Dict[Timeout, Any] = {}
+        self._last_timeout: Any = None  # (ours, aiohttp's): a client sends its one Timeout again and again
         self._routes: Dict[str, _Route] = {}
 
     # -- the transport API --------------------------------------------------------------------
@@ -70,18 +71,26 @@ class AiohttpTransport(SocketTransport):
         if session is None or session.closed or self._loop is not self._asyncio.get_running_loop():
             session = self._new_session()
         url = request.url
-        proxy_url, proxy_headers, extra, proxy, tls = self._route(url)
+        route = self._routes.get(url)  # by the whole URL: one lookup, no parsing, per request
+        if route is None:
+            route = self._route(url)
+        proxy_url, proxy_headers, extra, proxy, tls = route
         headers: Any = request.headers
         if extra is not None:
             headers = {**headers, **extra}
         body = request.body
+        if body is not None and (body.__class__ is not bytes or len(body) > _WHOLE):
+            body = _data(body)
+        timeout = request.timeout
+        last = self._last_timeout
+        made = last[1] if last is not None and last[0] is timeout else self._timeout(timeout)
         try:
             raw = await session.request(
                 request.method,
                 url,
-                data=_data(body),
+                data=body,
                 headers=headers,
-                timeout=self._timeout(request.timeout),
+                timeout=made,
                 allow_redirects=False,
                 compress=None,
                 proxy=proxy_url,
@@ -133,7 +142,6 @@ class AiohttpTransport(SocketTransport):
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._limit),
             auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
             trust_env=False,  # the environment is read once, by Network, the same for every transport
         )
         if hasattr(session, "_retry_connection"):
@@ -142,7 +150,8 @@ class AiohttpTransport(SocketTransport):
         return session
 
     def _route(self, url: str) -> _Route:
-        """How to reach the URL's origin, worked out once per origin: proxy, credentials, TLS."""
+        """How to reach the URL's origin, worked out once per origin (proxy, credentials, TLS) and
+        kept under the URL too, where ``send`` looks first."""
         origin = split_origin(url)[0]
         route = self._routes.get(origin)
         if route is None:
@@ -162,6 +171,9 @@ class AiohttpTransport(SocketTransport):
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes = {}
             self._routes[origin] = route
+        if len(self._routes) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
+            self._routes = {origin: route}
+        self._routes[url] = route
         return route
 
     def _timeout(self, timeout: Timeout) -> Any:
@@ -174,6 +186,7 @@ class AiohttpTransport(SocketTransport):
             if len(self._timeouts) > 64:
                 self._timeouts = {}
             self._timeouts[timeout] = made
+        self._last_timeout = (timeout, made)
         return made
 
     # -- failures -------------------------------------------------------------------------------
