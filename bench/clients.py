@@ -40,10 +40,17 @@ def history(size: int) -> List[Dict[str, Any]]:
     return messages
 
 
-def _body(stream: bool, messages: Optional[List[Dict[str, Any]]] = None) -> bytes:
+def _payload(stream: bool, messages: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     payload: Dict[str, Any] = {"messages": messages or MESSAGES, "model": MODEL}
     if stream:
         payload["stream"] = True
+    return payload
+
+
+def _encode(payload: Dict[str, Any]) -> bytes:
+    """A floor's request body, encoded per call: a hand-written client encodes each request's
+    JSON, as this library and openai-python do (one encoded once per loop would be a floor
+    doing less than the work it is the floor of)."""
     return json.dumps(payload).encode()
 
 
@@ -91,12 +98,13 @@ def _reply_text(body: bytes) -> int:
 
 class _Target:
     """What a client's ``_one`` (one call) and ``_one_stream`` (one stream) are given: by default
-    a URL and a body; a library client for the libraries (``_PerBase``)."""
+    a URL and the request's payload (encoded per call); a library client for the libraries
+    (``_PerBase``)."""
 
     is_async = False
 
     def _target(self, base: str, stream: bool) -> Any:
-        return base + "/chat/completions", _body(stream)
+        return base + "/chat/completions", _payload(stream)
 
 
 class _Calls(_Target):
@@ -193,12 +201,13 @@ class RawUrllib3(_Calls):
         self.pool = urllib3.PoolManager(maxsize=10, retries=False)
 
     def _one(self, target: Any) -> int:
-        url, body = target
-        return _reply_text(self.pool.request("POST", url, body=body, headers=HEADERS).data)
+        url, payload = target
+        return _reply_text(self.pool.request("POST", url, body=_encode(payload), headers=HEADERS).data)
 
     def _one_stream(self, target: Any) -> int:
-        url, body = target
+        url, payload = target
         sse = RawSSE()
+        body = _encode(payload)
         response = self.pool.request("POST", url, body=body, headers=HEADERS, preload_content=False)
         while chunk := response.read1(65536):
             sse.feed(chunk)
@@ -233,7 +242,8 @@ class RawHttpClient(_Calls):
     def _post(self, target: Any) -> Any:
         import http.client
 
-        url, body = target
+        url, payload = target
+        body = _encode(payload)
         parts = urlsplit(url)
         if self.conn is None:
             self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
@@ -268,14 +278,14 @@ class RawAiohttp(_AsyncCalls):
         return self.http
 
     async def _one(self, target: Any) -> int:
-        url, body = target
-        async with self._session().post(url, data=body, headers=HEADERS) as response:
+        url, payload = target
+        async with self._session().post(url, data=_encode(payload), headers=HEADERS) as response:
             return _reply_text(await response.read())
 
     async def _one_stream(self, target: Any) -> int:
-        url, body = target
+        url, payload = target
         sse = RawSSE()
-        async with self._session().post(url, data=body, headers=HEADERS) as response:
+        async with self._session().post(url, data=_encode(payload), headers=HEADERS) as response:
             async for chunk in response.content.iter_any():
                 sse.feed(chunk)
         return sse.size()

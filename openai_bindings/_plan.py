@@ -240,19 +240,15 @@ class Send(Step):
 
 
 class ReadBody(Step):
-    """Read a whole body, bounded, length-checked, and release the connection."""
+    """Read a whole body, bounded, length-checked, and release the connection.
 
-    __slots__ = (
-        "chunks",
-        "complete",
-        "expected",
-        "guard",
-        "limit",
-        "request",
-        "response",
-        "size",
-        "truncate",
-    )
+    ``run`` and ``arun`` differ only in how they iterate and close; what comes before (the
+    promised length against the cap) and after (cut off? over the cap? a failed release?) is
+    ``_start`` and ``_end``, shared. Per chunk, the cap is checked inline: a small answer costs
+    no method call per chunk.
+    """
+
+    __slots__ = ("expected", "guard", "limit", "request", "response", "truncate")
 
     def __init__(
         self, response: Response, request: Request, guard: Guard, limit: Optional[int], truncate: bool = False
@@ -262,9 +258,6 @@ class ReadBody(Step):
         self.guard = guard
         self.limit = limit  # None: no cap
         self.truncate = truncate  # over the cap: keep what fits (error bodies) instead of failing
-        self.chunks: List[bytes] = []
-        self.size = 0
-        self.complete = True  # False when reading stopped at the cap
         self.expected = expected_length(response.headers, request)  # what the headers promise
 
     def _too_large(self, size: Optional[int]) -> APIResponseValidationError:
@@ -279,58 +272,59 @@ class ReadBody(Step):
             request_id=find_request_id(response.headers),
         )
 
-    def _precheck(self) -> Optional[BaseException]:
-        if self.limit is None or self.truncate:
-            return None
+    def _start(self) -> tuple[Optional[BaseException], int]:
+        """A failure before reading (a promised length over the cap), and the cap to read up to."""
+        limit = self.limit
+        if limit is None:
+            return None, -1
         promised = self.expected
-        return self._too_large(promised) if promised is not None and promised > self.limit else None
+        if not self.truncate and promised is not None and promised > limit:
+            return self._too_large(promised), limit
+        return None, limit
 
-    def _finish(self, chunks: List[bytes], complete: bool) -> bytes:
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if complete:
-            expected = self.expected
-            if expected is not None and len(data) < expected:
-                raise APIConnectionError(
-                    f"{self.request.method} {self.request.url.split('?', 1)[0]}: the answer was cut off: "
-                    f"{len(data)} of {expected} bytes arrived"
-                )
-        return data
-
-    def _close_failed(self, error: BaseException) -> None:
-        # The whole answer is here: a failed release does not fail the call.
-        logger.warning(
-            "%s %s: releasing the connection failed: %s",
-            self.request.method,
-            self.request.url.split("?", 1)[0],
-            self.guard.error(error, self.request, "close"),
-        )
-
-    def _take(self, chunk: bytes) -> bool:
-        """Keep a chunk; False once the body went over the cap (stop reading)."""
-        self.size += len(chunk)
-        if self.limit is not None and self.size > self.limit:
-            self.complete = False
-            return False
-        self.chunks.append(chunk)
-        return True
-
-    def _after_close(self, failure: Optional[BaseException], close_error: Optional[BaseException]) -> bytes:
-        if close_error is not None and failure is None and self.complete:
-            self._close_failed(close_error)
-        if failure is None and not self.complete and not self.truncate:
+    def _end(
+        self,
+        chunks: List[bytes],
+        size: int,
+        failure: Optional[BaseException],
+        close_error: Optional[BaseException],
+    ) -> bytes:
+        """The body, or the error it amounts to: cut off, over the cap, or failed mid-read."""
+        limit = self.limit
+        complete = limit is None or size <= limit
+        if close_error is not None and failure is None and complete:
+            # The whole answer is here: a failed release does not fail the call.
+            logger.warning(
+                "%s %s: releasing the connection failed: %s",
+                self.request.method,
+                self.request.url.split("?", 1)[0],
+                self.guard.error(close_error, self.request, "close"),
+            )
+        if failure is None and not complete and not self.truncate:
             failure = self._too_large(None)
         if failure is not None:
             raise failure
-        return self._finish(self.chunks, self.complete)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        expected = self.expected
+        if complete and expected is not None and len(data) < expected:
+            raise APIConnectionError(
+                f"{self.request.method} {self.request.url.split('?', 1)[0]}: the answer was cut off: "
+                f"{len(data)} of {expected} bytes arrived"
+            )
+        return data
 
     def run(self) -> bytes:
         response = self.response
-        failure = self._precheck()
+        failure, limit = self._start()
+        chunks: List[bytes] = []
+        size = 0
         if failure is None:
             try:
                 for chunk in response.stream:  # type: ignore[union-attr]
-                    if not self._take(chunk):
-                        break
+                    size += len(chunk)
+                    if size > limit >= 0:
+                        break  # over the cap: stop reading
+                    chunks.append(chunk)
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
             except BaseException:  # interrupted (KeyboardInterrupt...): let go of the connection first
@@ -341,22 +335,22 @@ class ReadBody(Step):
             response.close()
         except Exception as error:
             close_error = error
-        return self._after_close(failure, close_error)
+        return self._end(chunks, size, failure, close_error)
 
     async def arun(self) -> bytes:
         response = self.response
-        failure = self._precheck()
+        failure, limit = self._start()
+        chunks: List[bytes] = []
+        size = 0
         if failure is None:
             stream: Any = response.stream
             try:
-                if hasattr(stream, "__aiter__"):
-                    async for chunk in stream:
-                        if not self._take(chunk):
-                            break
-                else:  # a body already in memory
-                    for chunk in stream:
-                        if not self._take(chunk):
-                            break
+                # An async body, or one already in memory (a sync iterable).
+                async for chunk in stream if hasattr(stream, "__aiter__") else _in_memory(stream):
+                    size += len(chunk)
+                    if size > limit >= 0:
+                        break
+                    chunks.append(chunk)
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
             except BaseException:  # cancelled: let go of the connection now, without awaiting
@@ -367,7 +361,12 @@ class ReadBody(Step):
             await response.aclose()
         except Exception as error:
             close_error = error
-        return self._after_close(failure, close_error)
+        return self._end(chunks, size, failure, close_error)
+
+
+async def _in_memory(chunks: Any) -> Any:
+    for chunk in chunks:
+        yield chunk
 
 
 def _running_loop() -> Any:
