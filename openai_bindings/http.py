@@ -9,6 +9,7 @@ the two connection errors, nothing else.
 from __future__ import annotations
 
 import collections.abc
+import os
 from typing import (
     Any,
     AsyncIterable,
@@ -350,6 +351,22 @@ class Response:
 
 class AsyncResponse(Response):
     """The async twin: ``stream`` is an async iterable and ``close`` may be awaitable."""
+
+
+class ThisProcess:
+    """This process's id, kept current across ``os.fork()``. Transports compare it on every
+    request to notice they were forked (their pooled connections are then the parent's), and
+    ``os.getpid()`` is a system call each time."""
+
+    pid = os.getpid()
+
+
+def _forked() -> None:
+    ThisProcess.pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # registered at import: before any hook that looks at it
+    os.register_at_fork(after_in_child=_forked)
 
 
 def is_awaitable(value: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ._drive import HAS_THREADS
 from .errors import PluginError
-from .http import Request, Response
+from .http import Request, Response, ThisProcess
 from .plugins import Registered, get_registry
 
 __all__ = [
@@ -213,13 +213,13 @@ class _Readers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parked: List[Any] = []  # each parked reader's job queue
-        self._pid = os.getpid()
+        self._pid = ThisProcess.pid
 
     def run(self, fn: Any, *args: Any) -> None:
         job = (fn, args)
         with self._lock:
-            if self._pid != os.getpid():
-                self._parked, self._pid = [], os.getpid()
+            if self._pid != ThisProcess.pid:
+                self._parked, self._pid = [], ThisProcess.pid
             inbox = self._parked.pop() if self._parked else None
         if inbox is not None:
             inbox.put(job)

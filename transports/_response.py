@@ -53,9 +53,26 @@ def parse_header_lines(lines: List[bytes]) -> http.client.HTTPMessage:
         pairs.append((name, line[colon + 1 :].lstrip(" \t").rstrip("\r\n")))
     else:
         return _email_parse(lines)
-    message = http.client.HTTPMessage()
+    message = _PlainMessage()
     message._headers = pairs  # type: ignore[attr-defined]  # what set_raw() builds, pair by pair
     return message
+
+
+class _PlainMessage(http.client.HTTPMessage):
+    """An HTTPMessage of plain ``Name: value`` lines, whose ``get`` reads the pairs directly.
+
+    http.client asks three headers of every response (Transfer-Encoding, Connection,
+    Content-Length); the email package's ``get`` passes each value through its policy, which
+    hands back a value decoded from ISO-8859-1 unchanged (only surrogates, which such a value
+    cannot hold, would change it). The answer is the same, without the policy's calls.
+    """
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        name = name.lower()
+        for key, value in self._headers:  # type: ignore[attr-defined]
+            if key.lower() == name:
+                return value
+        return failobj
 
 
 def _email_parse(lines: List[bytes]) -> http.client.HTTPMessage:

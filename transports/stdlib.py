@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import select
 import socket
 import ssl
@@ -21,7 +20,7 @@ import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
-from openai_bindings.http import Request, Response
+from openai_bindings.http import Request, Response, ThisProcess
 
 from ._network import (
     Hold,
@@ -83,9 +82,10 @@ class StdlibTransport(SocketTransport):
         self._max_idle = max_idle_per_host
         self._idle: Dict[_Key, List[http.client.HTTPConnection]] = {}
         self._routes: Dict[str, _Route] = {}
+        self._targets: Dict[str, Tuple[_Route, str]] = {}  # by URL: (route, request-target)
         self._lock = threading.Lock()
         self._closed = False
-        self._pid = os.getpid()
+        self._pid = ThisProcess.pid
 
     # -- the transport API ---------------------------------------------------------------
 
@@ -94,14 +94,14 @@ class StdlibTransport(SocketTransport):
             raise APIConnectionError(
                 f"{where(request.method, request.url)}: this transport is closed; make a new one"
             )
-        if self._pid != os.getpid():
+        if self._pid != ThisProcess.pid:
             self._forget_parent_connections()
         route, target = self._route(request.url)
         timeout = request.timeout
         conn = self._checkout(route, timeout.connect)
-        headers: Any = request.headers
+        headers = dict(request.headers.items())  # a dict: http.client iterates it at C speed
         if route.headers is not None:
-            headers = {**headers, **route.headers}
+            headers.update(route.headers)
         try:
             sock = conn.sock
             if sock is None:
@@ -137,6 +137,11 @@ class StdlibTransport(SocketTransport):
     # -- routes and the connection pool ----------------------------------------------------------
 
     def _route(self, url: str) -> Tuple[_Route, str]:
+        """The route to the URL's origin (worked out once per origin) and the request-target;
+        both kept by URL too, so a URL sent before costs one lookup."""
+        found = self._targets.get(url)
+        if found is not None:
+            return found
         origin, rest = split_origin(url)
         route = self._routes.get(origin)
         if route is None:
@@ -146,7 +151,11 @@ class StdlibTransport(SocketTransport):
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes.clear()
             self._routes[origin] = route
-        return route, (route.absolute + rest if route.absolute else rest)
+        found = route, (route.absolute + rest if route.absolute else rest)
+        if len(self._targets) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
+            self._targets = {}
+        self._targets[url] = found
+        return found
 
     def _checkout(self, route: _Route, connect_timeout: Optional[float]) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
@@ -171,7 +180,7 @@ class StdlibTransport(SocketTransport):
 
     def _checkin(self, key: _Key, conn: http.client.HTTPConnection) -> None:
         with self._lock:
-            if not self._closed and self._pid == os.getpid():
+            if not self._closed and self._pid == ThisProcess.pid:
                 idle = self._idle.setdefault(key, [])
                 if len(idle) < self._max_idle:
                     idle.append(conn)
@@ -182,7 +191,7 @@ class StdlibTransport(SocketTransport):
         """In a forked child: the parent's connections are not ours (closing our copies is harmless)."""
         self._lock = threading.Lock()  # the parent's may have been held by a thread the child lacks
         idle, self._idle = self._idle, {}
-        self._pid = os.getpid()
+        self._pid = ThisProcess.pid
         for conns in idle.values():
             for conn in conns:
                 conn.close()
@@ -216,14 +225,14 @@ class _Exchange(Hold):
         self.transport = transport
         self.key = key
         self.raw = raw
-        self.pid = os.getpid()
+        self.pid = ThisProcess.pid
 
     def close(self) -> None:
         conn: Optional[http.client.HTTPConnection] = self.let_go()
         if conn is None:
             return
         raw = self.raw
-        ours = self.pid == os.getpid()
+        ours = self.pid == ThisProcess.pid
         complete = self.done or getattr(raw, "length", None) == 0
         if ours and complete and not getattr(raw, "will_close", True):  # (stand-ins lack will_close)
             raw.close()

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import socket
 import ssl
 import threading
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
-from openai_bindings.http import Request, Response
+from openai_bindings.http import Request, Response, ThisProcess
 
 from ._network import (
     Hold,
@@ -67,9 +66,10 @@ class Urllib3Transport(SocketTransport):
         self._pool_kwargs: Dict[str, Any] = {"maxsize": maxsize, "retries": False, **pool_kwargs}
         self._lock = threading.Lock()
         self._closed = False
-        self._pid = os.getpid()
+        self._pid = ThisProcess.pid
         self._managers: Dict[str, Any] = {}  # "" = direct, else the proxy's URL
         self._routes: Dict[str, Tuple[Any, bool, Optional[Proxy]]] = {}
+        self._targets: Dict[str, Tuple[Any, str, Optional[Proxy]]] = {}
         self._timeouts: Dict[Any, Any] = {}
         self.pool = self._manager(None)  # the direct PoolManager (the first round's attribute)
 
@@ -80,17 +80,19 @@ class Urllib3Transport(SocketTransport):
             raise APIConnectionError(
                 f"{where(request.method, request.url)}: this transport is closed; make a new one"
             )
-        if self._pid != os.getpid():
+        if self._pid != ThisProcess.pid:
             self._forget_parent_connections()
         body = request.body
-        origin, target = split_origin(request.url)
-        pool, absolute, proxy = self._route(origin)
+        found = self._targets.get(request.url)
+        if found is None or found[0].pool is None:  # a new URL, or a pool the manager evicted
+            found = self._target(request.url)
+        pool, target, proxy = found
         try:
             raw = pool.urlopen(
                 request.method,
-                origin + target if absolute else target,
+                target,
                 body=body,
-                headers=request.headers,
+                headers=dict(request.headers.items()),  # a dict: urllib3 iterates it at C speed
                 timeout=self._timeout(request.timeout),
                 retries=False,
                 redirect=False,
@@ -116,7 +118,7 @@ class Urllib3Transport(SocketTransport):
         with self._lock:
             self._closed = True
             managers, self._managers = self._managers, {}
-            self._routes = {}
+            self._routes, self._targets = {}, {}
         for manager in managers.values():
             manager.clear()
 
@@ -124,6 +126,16 @@ class Urllib3Transport(SocketTransport):
         return f"<Urllib3Transport{self._network.describe()}>"
 
     # -- pools ---------------------------------------------------------------------------------
+
+    def _target(self, url: str) -> Tuple[Any, str, Optional[Proxy]]:
+        """(pool, request-target, proxy) for a URL, kept by URL: a URL sent before costs one lookup."""
+        origin, rest = split_origin(url)
+        pool, absolute, proxy = self._route(origin)
+        found = (pool, origin + rest if absolute else rest, proxy)
+        if len(self._targets) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
+            self._targets = {}
+        self._targets[url] = found
+        return found
 
     def _route(self, origin: str) -> Tuple[Any, bool, Optional[Proxy]]:
         """(pool, absolute, proxy) for an origin: its pool, and whether the request-target is the
@@ -179,8 +191,8 @@ class Urllib3Transport(SocketTransport):
         No urllib3 lock is taken: a thread of the parent may have held one at the fork.
         """
         self._lock = threading.Lock()
-        managers, self._managers, self._routes = self._managers, {}, {}
-        self._pid = os.getpid()
+        managers, self._managers, self._routes, self._targets = self._managers, {}, {}, {}
+        self._pid = ThisProcess.pid
         for manager in managers.values():
             for pool in list(getattr(manager.pools, "_container", {}).values()):
                 for conn in list(getattr(getattr(pool, "pool", None), "queue", ())):
@@ -212,7 +224,7 @@ class _Exchange(Hold):
 
     def __init__(self, raw: Any) -> None:
         super().__init__(raw)
-        self.pid = os.getpid()
+        self.pid = ThisProcess.pid
 
     def close(self) -> None:
         raw = self.let_go()
@@ -225,7 +237,7 @@ class _Exchange(Hold):
         # ``closed`` may already say True (its file object was finalized first), so ask it
         # nothing: shut the socket down (wakes a read blocked in another thread, and the
         # server sees the close at once), close the connection, then free the pool's slot.
-        if self.pid == os.getpid():
+        if self.pid == ThisProcess.pid:
             with contextlib.suppress(Exception):  # released, unconnected, or a stand-in
                 raw.shutdown()
         raw.close()
