@@ -245,7 +245,17 @@ class StreamState:
                 self.done = True
                 break
             try:
-                payload = self._decode(sse)
+                payload = None
+                if data[:1] == "{" and sse.event != "error":  # the usual event: _decode's path, inline
+                    try:
+                        payload, end = _scan(data, 0)
+                    except (StopIteration, ValueError):
+                        payload = None  # _decode says what is wrong
+                    else:
+                        if end != len(data) or "error" in payload or payload.get("type") in _FAILURES:
+                            payload = None  # trailing text, or a reported failure: _decode decides
+                if payload is None:
+                    payload = self._decode(sse)
                 if adjust is not None:
                     payload = adjust(payload)
                 fold(self, payload)
@@ -328,9 +338,17 @@ def _fold_chat(state: StreamState, payload: Any) -> None:
             if message is None:
                 state.choices[index] = message = _Message()
             if delta:
-                content = message.merge(delta)
-                if content is not None:
-                    state.append_text(index, content)
+                # The usual delta, more text of a content already begun: two appends, inline.
+                content = delta.get("content") if len(delta) == 1 else None
+                pieces = message.strings.get("content") if content.__class__ is str else None
+                texts = state.texts.get(index) if pieces is not None else None
+                if texts is not None:
+                    pieces.append(content)  # type: ignore[union-attr]
+                    texts.append(content)  # type: ignore[arg-type]
+                else:
+                    content = message.merge(delta)
+                    if content is not None:
+                        state.append_text(index, content)
         elif "text" in choice:  # a completion-shaped chunk on the chat endpoint
             _fold_text(state, index, choice)
         reason = choice.get("finish_reason")

@@ -112,8 +112,16 @@ class SSEDecoder:
                         self._started = number
                     self._data.append(line[6:] if line[5:6] == " " else line[5:])
                 elif not line:
-                    if self._data:
-                        self._dispatch(events)
+                    data = self._data
+                    if data:
+                        if len(data) == 1 and data[0] and self._event is None and self._retry is None:
+                            # The usual event, one data line: dispatched inline (what _dispatch does).
+                            event = ServerSentEvent(data[0], None, self.last_event_id, None, self._started)
+                            events.append(event)
+                            self._data = []
+                            self._started = 0
+                        else:
+                            self._dispatch(events)
                     else:
                         self._event = self._retry = None
                         self._started = 0
