@@ -262,3 +262,56 @@ def test_example_plugins_are_listed(plugin_site):
         for line in lines
     )
     assert any(line.startswith("  ollama ") and "from openai-bindings-ollama" in line for line in lines)
+
+
+def test_a_providers_own_per_request_methods_are_called():
+    """The client does a base-class provider's per-request work inline; a subclass that
+    overrides one of those methods must still have it called, on every request."""
+    from openai_bindings import Provider
+
+    seen = []
+
+    class Picky(Provider):
+        name = "picky-test"
+        default_base_url = "http://127.0.0.1:9/v1"
+        key_required = False
+
+        def supports(self, endpoint):
+            seen.append(("supports", endpoint))
+            return endpoint != "embeddings"
+
+        def url(self, path, params=None, *, model=None):
+            seen.append(("url", model))
+            return f"{self.base_url}{path}?model={model}"
+
+        def adjust_body(self, endpoint, body):
+            seen.append(("adjust_body", endpoint))
+            return {**body, "vendor": True}
+
+    transport = RecordingTransport()
+    client = openai_bindings.OpenAI(provider=Picky, transport=transport)
+    client.create_chat_completion(HI, model="m1")
+    assert transport.last.url == "http://127.0.0.1:9/v1/chat/completions?model=m1"
+    assert json.loads(transport.last.body)["vendor"] is True
+    assert seen == [("supports", "chat.completions"), ("adjust_body", "chat.completions"), ("url", "m1")]
+    with pytest.raises(UnsupportedEndpointError, match="embeddings"):
+        client.embedding("text", model="e")
+    assert len(transport.requests) == 1  # refused before anything was sent
+
+
+def test_a_base_provider_with_an_endpoint_list_refuses_the_others():
+    """The inline check of a base-class provider reads its ``endpoints`` as check_endpoint does."""
+    from openai_bindings import Provider
+
+    class Narrow(Provider):
+        name = "narrow-test"
+        default_base_url = "http://127.0.0.1:9/v1"
+        key_required = False
+        endpoints = frozenset({"chat.completions"})
+
+    transport = RecordingTransport()
+    client = openai_bindings.OpenAI(provider=Narrow, transport=transport)
+    client.create_chat_completion(HI, model="m")
+    with pytest.raises(UnsupportedEndpointError, match="narrow-test"):
+        client.embedding("text", model="e")
+    assert len(transport.requests) == 1

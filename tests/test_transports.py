@@ -128,6 +128,19 @@ def test_sequential_requests_reuse_one_connection(harness, server):
     assert server.connections == 1
 
 
+def test_urls_with_ever_new_queries_keep_one_connection_and_bounded_caches(harness, server):
+    """Routes are kept by URL (one lookup per request): pages of a listing, each a new query,
+    must neither grow those caches without bound nor open connections of their own."""
+    for page in range(300):
+        response = harness.send(_request("GET", server.url(f"/v1/files?after=file_{page}")))
+        assert response.status == 200
+        harness.read(response)
+    assert server.connections == 1
+    transport = getattr(harness.transport, "sync", harness.transport)  # under the threaded adapter
+    for cache in ("_routes", "_targets"):
+        assert len(getattr(transport, cache, {})) <= 257, cache
+
+
 def test_server_closing_an_idle_connection_is_survived(harness, server):
     server.queue(Reply(body=b"once", close=True))
     assert harness.read(harness.send(_request("GET", server.url("/a")))) == b"once"
@@ -343,6 +356,16 @@ def _in_a_forked_child(work: Any) -> int:
             os.waitpid(pid, 0)
             pytest.fail("the forked child did not finish")
         time.sleep(0.01)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_the_process_id_transports_compare_is_the_childs_after_a_fork():
+    """Transports compare ThisProcess.pid (not os.getpid(), a system call) on every request to
+    notice a fork: it must be the child's own before any code of the child runs."""
+    from openai_bindings.http import ThisProcess
+
+    assert ThisProcess.pid == os.getpid()
+    assert _in_a_forked_child(lambda: ThisProcess.pid == os.getpid()) == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
