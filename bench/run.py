@@ -64,7 +64,7 @@ class Settings:
     quick: bool
     rounds: int = 21
     warmup: int = 2
-    requests: int = 200  # non-streamed requests per round
+    requests: int = 1000  # non-streamed requests per round
     stream_events: int = 1000
     streams: int = 2  # streams per round
     paced_streams: int = 1

@@ -16,7 +16,6 @@ is a ``StreamError``, never an ``AttributeError`` or ``TypeError``.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Callable, Dict, List, Optional
 
@@ -179,6 +178,8 @@ class _Message:
             elif key == "function_call" and self.function is not None:
                 message[key] = self.function.function_call()
             else:
+                import copy  # here, not at import: a cold start that streams nothing need not load it
+
                 message[key] = copy.deepcopy(value)
         return message
 
