@@ -340,12 +340,12 @@ def _fold_chat(state: StreamState, payload: Any) -> None:
                 state.choices[index] = message = _Message()
             if delta:
                 # The usual delta, more text of a content already begun: two appends, inline.
-                content = delta.get("content") if len(delta) == 1 else None
+                content: Any = delta.get("content") if len(delta) == 1 else None
                 pieces = message.strings.get("content") if content.__class__ is str else None
                 texts = state.texts.get(index) if pieces is not None else None
-                if texts is not None:
-                    pieces.append(content)  # type: ignore[union-attr]
-                    texts.append(content)  # type: ignore[arg-type]
+                if pieces is not None and texts is not None:
+                    pieces.append(content)
+                    texts.append(content)
                 else:
                     content = message.merge(delta)
                     if content is not None:
