@@ -361,7 +361,9 @@ class _Exchange:
             if chunks:
                 self.chunks = []
                 self.size = 0
-                self.room.set()
+                room = self.room
+                if not room.is_set():  # the reader waits for room: let it read on. (Event.set()
+                    room.set()  # takes a Condition and notifies: not for every chunk taken)
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
             if self.finished:
                 error, self.error = self.error, None

@@ -425,6 +425,43 @@ def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
     assert len(got) == 1  # everything that waited was handed over at once
 
 
+def test_threaded_chunks_taken_do_not_notify_a_reader_that_is_not_waiting(server):
+    """Taking chunks notifies the reader thread only when it waits for room: Event.set() takes a
+    Condition and notifies its waiters, and doing that per chunk cost a third of a paced
+    stream's CPU on AsyncOpenAI over the stdlib transport."""
+    import threading
+
+    asyncio, transport = _threaded()
+    gate = threading.Event()
+    parts = [b"data: %d\n\n" % n for n in range(20)]
+    server.queue(Reply(chunks=parts, gate=gate))
+    sets = []
+
+    class CountingEvent(threading.Event):
+        def set(self) -> None:
+            sets.append(1)
+            super().set()
+
+    async def main() -> list:
+        response = await transport.send(_request("GET", server.url("/paced")))
+        exchange = response.stream.exchange
+        exchange.room = room = CountingEvent()
+        room.set()
+        sets.clear()
+        gate.set()
+        got = [chunk async for chunk in response.aiter_bytes()]
+        await transport.close()
+        return got
+
+    loop = asyncio.new_event_loop()
+    try:
+        got = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert b"".join(got) == b"".join(parts)
+    assert sets == [1]  # only the close, however many chunks were taken
+
+
 def test_threaded_read_ahead_is_bounded(server, monkeypatch):
     asyncio, transport = _threaded()
     monkeypatch.setattr(type(transport), "READ_AHEAD", 64 * 1024)
