@@ -68,6 +68,7 @@ class SSEDecoder:
     def __init__(self) -> None:
         # utf-8-sig: a byte order mark at the very start is dropped (also when split across reads).
         self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._plain = False  # the start is past and no partial character waits: bytes.decode will do
         self._pieces: List[str] = []  # an unfinished line, kept in pieces so long lines stay O(n)
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._data: List[str] = []
@@ -78,7 +79,15 @@ class SSEDecoder:
         self.line = 0  # lines seen so far
 
     def feed(self, chunk: bytes) -> List[ServerSentEvent]:
-        return self._feed_text(self._text.decode(chunk))
+        if self._plain:
+            try:
+                return self._feed_text(chunk.decode("utf-8"))  # the usual chunk: whole characters
+            except UnicodeDecodeError:  # a character split across chunks, or invalid bytes
+                pass
+        text = self._text.decode(chunk)  # the incremental decoder: the BOM, splits, U+FFFD
+        pending, checking_bom = self._text.getstate()
+        self._plain = not pending and not checking_bom  # plain again once it holds nothing back
+        return self._feed_text(text)
 
     def end(self) -> List[ServerSentEvent]:
         """Flush at end of stream: the unfinished line, then any event still being built."""

@@ -61,6 +61,24 @@ def test_utf8_split_inside_a_character():
     assert json.loads(feed_in([body[:cut], body[cut:]])[0].data) == {"t": "héllo ✓"}
 
 
+def test_every_byte_split_decodes_as_the_whole():
+    """The decoder takes a chunk of whole characters with bytes.decode, and anything else (the
+    BOM at the start, a character split across chunks, invalid bytes) incrementally; cut at
+    every byte, around all three, it must give what the whole body gives."""
+    body = (
+        b"\xef\xbb\xbf"  # the BOM
+        + "data: h\u00e9llo \u2713\n\n".encode()  # two- and three-byte characters
+        + b"data: x\xff\xfey\n\n"  # invalid UTF-8
+        + b"data: z\xc3\n\n"  # a character begun, never finished
+        + "\u2713\u00e9".join(["data: a", "b\n\n"]).encode()
+    )
+    whole = [e.data for e in parse_all(body)]
+    assert whole == ["h\u00e9llo \u2713", "x\ufffd\ufffdy", "z\ufffd", "a\u2713\u00e9b"]
+    for cut in range(1, len(body)):
+        for second in (cut + 1, cut + 2, len(body)):
+            assert [e.data for e in feed_in([body[:cut], body[cut:second], body[second:]])] == whole
+
+
 def test_bom_free_id_with_nul_is_ignored():
     assert parse_all(b"id: a\x00b\ndata: x\n\n")[0].id is None
 
