@@ -39,7 +39,6 @@ from .errors import (
 from .http import AsyncResponse, Headers, Request, Response, Timeout
 from .provider import Provider
 from .result import APIResult
-from .streaming import AsyncStream, LegacyChunk, Stream
 
 # Installed, setuptools maps the repository's top-level providers/ and transports/ folders
 # under this package. Run from a source checkout (its root on sys.path), let this package
@@ -53,13 +52,19 @@ if not _os.path.isdir(_os.path.join(__path__[0], "transports")) and _os.path.isf
 _log_from_environment()
 
 if TYPE_CHECKING:
+    from .accumulate import LegacyChunk
     from .hookspecs import hookimpl, hookspec
     from .parts import audio_part, file_part, image_part, input_file, input_image
+    from .streaming import AsyncStream, Stream
     from .structured import json_schema
 
 # Loaded on first use, so that importing the package stays light: hookimpl / hookspec bring
-# pluggy (and inspect with it), which a client loads anyway, but a plain import need not.
+# pluggy (and inspect with it), which a client loads anyway, but a plain import need not; the
+# stream classes (with the SSE decoder and the accumulator) come with the first stream.
 _LAZY = {
+    "AsyncStream": "streaming",
+    "LegacyChunk": "accumulate",
+    "Stream": "streaming",
     "hookimpl": "hookspecs",
     "hookspec": "hookspecs",
     "audio_part": "parts",

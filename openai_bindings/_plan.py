@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional, Protocol
 
 from ._boundary import Guard
 from ._drive import Sleep, Step
@@ -35,7 +35,9 @@ from .errors import (
 from .http import Body, Request, Response
 from .result import APIResult, decode_body, decode_success, expected_length, find_request_id
 from .retry import backoff, server_wait, should_retry
-from .streaming import Watch, _release
+
+if TYPE_CHECKING:
+    from .streaming import Watch  # (imported with the first stream: a plain request never needs it)
 
 
 class PlanClient(Protocol):
@@ -328,6 +330,8 @@ class ReadBody(Step):
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
             except BaseException:  # interrupted (KeyboardInterrupt...): let go of the connection first
+                from .streaming import _release
+
                 _release(response, None)
                 raise
         close_error = None
@@ -354,6 +358,8 @@ class ReadBody(Step):
             except Exception as error:
                 failure = self.guard.error(error, self.request, "body")
             except BaseException:  # cancelled: let go of the connection now, without awaiting
+                from .streaming import _release
+
                 _release(response, _running_loop())
                 raise
         close_error = None
@@ -444,6 +450,8 @@ def call_plan(client: PlanClient, call: APICall, options: Options) -> Generator[
                 _log_attempt(client, request, attempt, sent, status, response.headers)
             if 200 <= status < 300:
                 if call.stream is not None:
+                    from .streaming import Watch  # with the first stream, not at import
+
                     watch = (
                         Watch(observers, started, sent, attempt)
                         if observers.error is not None or observers.complete is not None

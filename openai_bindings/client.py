@@ -21,7 +21,6 @@ from ._drive import run_async, run_sync
 from ._plan import _NOT_GIVEN, OPTION_NAMES, APICall, Options, Streaming, call_plan, split_options
 from ._scale import BatchJobs, Bulk
 from ._version import __version__
-from .accumulate import StreamState
 from .api import AllEndpoints
 from .background import Background
 from .errors import ClientClosedError, OpenAIError, PluginError
@@ -29,10 +28,10 @@ from .http import Body, Headers, Request, Timeout, TimeoutLike, is_awaitable
 from .pagination import AsyncPaginator, Paginator
 from .plugins import get_registry
 from .provider import Provider, _query
-from .streaming import AsyncStream, Stream, aborted_error
 from .transport import resolve_transport
 
 if TYPE_CHECKING:
+    from .accumulate import StreamState
     from .sessions import ChatSession, ResponsesChatSession
 
 __all__ = ["AsyncOpenAI", "BaseClient", "OpenAI", "new"]
@@ -292,12 +291,16 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
             def adjust(event: Any) -> Any:
                 return provider.adjust_event(endpoint, event)
 
+        from .accumulate import StreamState  # with the first stream: a plain request never needs it
+
         return StreamState(call.stream or "events", legacy=call.legacy, adjust=adjust)
 
     def _plan(self, call: APICall, options: Options) -> Any:
         return call_plan(self, call, options)
 
     def _make_stream(self, outcome: Streaming) -> Any:
+        from .streaming import AsyncStream, Stream  # loaded by _stream_state already
+
         cls = AsyncStream if self.is_async else Stream
         stream: Any = cls(
             outcome.response,
@@ -317,6 +320,8 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         pending = []
         for stream in list(self._streams):
             if not stream._finished:
+                from .streaming import aborted_error  # a stream exists: the module is loaded
+
                 stream._cut_off(aborted_error())
                 close = stream.response._close
                 if stream.response.closed or close is None:

@@ -125,14 +125,16 @@ def test_aiohttp_client_across_event_loops_leaves_no_unclosed_session(fake):
 
 
 def test_importing_the_package_loads_no_plugin_machinery_and_no_http_stack():
-    """pluggy (with inspect), dataclasses, platform, asyncio: none at `import openai_bindings`."""
+    """pluggy (with inspect), dataclasses, platform, asyncio, the streaming modules (they come
+    with the first stream): none at `import openai_bindings`."""
     import subprocess
     import sys
 
     code = (
         "import sys, openai_bindings; "
         "print(sorted(m for m in ('pluggy', 'inspect', 'dataclasses', 'asyncio', 'urllib3', 'aiohttp', "
-        "'platform', 'mimetypes') if m in sys.modules))"
+        "'platform', 'mimetypes', 'copy', 'openai_bindings.streaming', 'openai_bindings.accumulate', "
+        "'openai_bindings.sse') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
