@@ -400,6 +400,18 @@ def _threaded() -> tuple:
     return asyncio, ThreadedAsyncTransport(StdlibTransport())
 
 
+def _in_a_new_loop(main: Any) -> Any:
+    """Run a coroutine in a loop of its own, closed after (as asyncio.run, without its shutdown
+    of the default executor, which these tests check stays unused)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        loop.close()
+
+
 def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
     asyncio, transport = _threaded()
     parts = [b"data: %d\n\n" % n for n in range(200)]
@@ -416,11 +428,7 @@ def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
         await transport.close()
         return got
 
-    loop = asyncio.new_event_loop()
-    try:
-        got = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    got = _in_a_new_loop(main())
     assert b"".join(got) == b"".join(parts)
     assert len(got) == 1  # everything that waited was handed over at once
 
@@ -453,11 +461,7 @@ def test_threaded_chunks_taken_do_not_notify_a_reader_that_is_not_waiting(server
         await transport.close()
         return got
 
-    loop = asyncio.new_event_loop()
-    try:
-        got = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    got = _in_a_new_loop(main())
     assert b"".join(got) == b"".join(parts)
     assert sets == [1]  # only the close, however many chunks were taken
 
@@ -477,11 +481,7 @@ def test_threaded_read_ahead_is_bounded(server, monkeypatch):
         await transport.close()
         return data
 
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(main()) == body
-    finally:
-        loop.close()
+    assert _in_a_new_loop(main()) == body
 
 
 def test_threaded_send_cancelled_before_the_answer_releases_it(server):
@@ -497,11 +497,7 @@ def test_threaded_send_cancelled_before_the_answer_releases_it(server):
             await task
         await asyncio.sleep(0.5)  # the answer arrives to nobody: the reader closes it
 
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    _in_a_new_loop(main())
     assert server.wait_for_connection_closed(1, timeout=3)
     gate.set()
     transport.sync.close()
