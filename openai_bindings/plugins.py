@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PLUGINS_ENV",
+    "BuiltinClass",
     "PluginFailure",
     "PluginLoadWarning",
     "Registered",
@@ -46,16 +47,70 @@ class PluginLoadWarning(UserWarning):
     failure: PluginFailure | None = None
 
 
+class BuiltinClass:
+    """A built-in transport or provider named by where it lives ("module:Class"), imported when
+    first used: a cold start then imports the one transport and the one provider it uses, not
+    all of them. Only the built-ins register these (their names are tested against their
+    classes); a plugin registers its class itself, as before."""
+
+    __slots__ = ("name", "path")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+
+    def load(self) -> type:
+        module, _, attribute = self.path.partition(":")
+        cls: type = getattr(importlib.import_module(module), attribute)
+        return cls
+
+    def __repr__(self) -> str:
+        return f"BuiltinClass({self.name!r}, {self.path!r})"
+
+
+class BuiltinTable:
+    """The built-in classes of one package (transports, providers): each as (its registered
+    name, its module in the package, its class name). The package's ``__getattr__`` imports a
+    class's module when the class is first asked for, and its registration hook registers each
+    as a ``BuiltinClass``, so nothing is imported until used."""
+
+    def __init__(self, package: str, builtins: Tuple[Tuple[str, str, str], ...]) -> None:
+        self.package = package
+        self.builtins = builtins
+        self.modules = {cls: module for _, module, cls in builtins}
+
+    def attribute(self, name: str) -> Any:
+        """The package's module-level ``__getattr__``: a class, imported on first use."""
+        module = self.modules.get(name)
+        if module is None:
+            raise AttributeError(f"module {self.package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{self.package}.{module}"), name)
+        setattr(importlib.import_module(self.package), name, value)  # asked once
+        return value
+
+    def register_all(self, register: Callable[[Any], None]) -> None:
+        for name, module, cls in self.builtins:
+            register(BuiltinClass(name, f"{self.package}.{module}:{cls}"))
+
+
 class Registered:
     """A transport or provider class and who registered it."""
 
-    __slots__ = ("cls", "name", "origin", "plugin")
+    __slots__ = ("_cls", "name", "origin", "plugin")
 
-    def __init__(self, name: str, cls: type, origin: str, plugin: str) -> None:
+    def __init__(self, name: str, cls: type | BuiltinClass, origin: str, plugin: str) -> None:
         self.name = name
-        self.cls = cls
+        self._cls = cls
         self.origin = origin  # "built-in" or the distribution's name
         self.plugin = plugin  # the pluggy plugin name (the entry point's name)
+
+    @property
+    def cls(self) -> type:
+        """The class (a built-in's module is imported the first time it is asked for)."""
+        cls = self._cls
+        if isinstance(cls, BuiltinClass):
+            cls = self._cls = cls.load()
+        return cls
 
     def __repr__(self) -> str:
         return f"Registered(name={self.name!r}, cls={self.cls!r}, origin={self.origin!r})"
@@ -369,6 +424,9 @@ def _collect(
         def register(
             cls: Any, *, _origin: str = origin, _plugin: str = plugin_name, _into: list = registered
         ) -> None:
+            if isinstance(cls, BuiltinClass) and _origin == BUILTIN:  # checked by the tests instead
+                _into.append(Registered(cls.name, cls, _origin, _plugin))
+                return
             name = getattr(cls, "name", None)
             if not isinstance(name, str) or not name:
                 raise TypeError(f"{cls!r} has no 'name' (a non-empty string users select it by)")

@@ -6,20 +6,32 @@ each module also has a client class by the vendor's name (``Gemini(api_key)``).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from openai_bindings._hookimpl import hookimpl
+from openai_bindings.plugins import BuiltinTable
 
-from .azure import AzureProvider
-from .compatible import CompatibleProvider
-from .gemini import GeminiProvider
-from .openai import OpenAIProvider
-from .openrouter import OpenRouterProvider
+if TYPE_CHECKING:
+    from .azure import AzureProvider
+    from .compatible import CompatibleProvider
+    from .gemini import GeminiProvider
+    from .openai import OpenAIProvider
+    from .openrouter import OpenRouterProvider
 
 __all__ = ["AzureProvider", "CompatibleProvider", "GeminiProvider", "OpenAIProvider", "OpenRouterProvider"]
 
+#: Each built-in provider: (its name, its module here, its class), imported when first used.
+BUILTINS = (
+    ("openai", "openai", "OpenAIProvider"),
+    ("gemini", "gemini", "GeminiProvider"),
+    ("azure", "azure", "AzureProvider"),
+    ("openrouter", "openrouter", "OpenRouterProvider"),
+    ("compatible", "compatible", "CompatibleProvider"),
+)
+_TABLE = BuiltinTable(__name__, BUILTINS)
+__getattr__ = _TABLE.attribute
+
 
 @hookimpl
-def register_providers(register: Callable[[type], None]) -> None:
-    for provider in (OpenAIProvider, GeminiProvider, AzureProvider, OpenRouterProvider, CompatibleProvider):
-        register(provider)
+def register_providers(register: Callable[[Any], None]) -> None:
+    _TABLE.register_all(register)

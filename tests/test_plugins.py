@@ -290,6 +290,26 @@ def test_builtin_hooks_called_directly_answer_as_pluggy_does(monkeypatch):
     assert (observers.prepare, observers.response, observers.error, observers.complete) == (None,) * 4
 
 
+@pytest.mark.parametrize("kind", ["transports", "providers"])
+def test_builtins_registered_by_path_are_the_classes_they_name(kind, monkeypatch):
+    """The built-ins register where their classes live (imported when first used), skipping the
+    checks a plugin's class gets at registration: each must load to a class of that name (and,
+    for a transport, with a send method), the same class the package exports."""
+    import importlib
+
+    monkeypatch.setenv(plugins.PLUGINS_ENV, "")
+    package = importlib.import_module(f"openai_bindings.{kind}")
+    table = getattr(get_registry(), kind)
+    for name, _module, cls_name in package.BUILTINS:
+        entry = table[name]
+        assert entry.origin == plugins.BUILTIN
+        cls = entry.cls
+        assert cls is getattr(package, cls_name) and cls.__name__ == cls_name
+        assert cls.name == name, (name, cls)
+        if kind == "transports":
+            assert plugins._check_transport(cls) is None
+
+
 #: A cold start without plugins imports neither pluggy nor importlib.metadata; asking for the
 #: manager later makes it, and a plugin registered then observes the next call.
 LAZY_MANAGER = """
@@ -320,6 +340,14 @@ client.create_chat_completion([{"role": "user", "content": "hi"}])
 unwanted = ("pluggy", "inspect", "importlib.metadata", "openai_bindings.streaming")
 loaded = sorted(m for m in unwanted if m in sys.modules)
 assert not loaded, f"the built-ins and a plain request loaded {loaded}"
+folders = ("openai_bindings.transports.", "openai_bindings.providers.")
+builtins = sorted(m for m in sys.modules if m.startswith(folders))
+assert builtins == [
+    "openai_bindings.providers.openai",
+    "openai_bindings.transports._network",
+    "openai_bindings.transports._response",
+    "openai_bindings.transports.stdlib",
+], f"more built-ins than the client uses were imported: {builtins}"
 seen = []
 
 class Observer:

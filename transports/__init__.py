@@ -10,26 +10,36 @@ once, stream bodies as they arrive, release connections synchronously, and pass
 from __future__ import annotations
 
 import sys
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from openai_bindings._hookimpl import hookimpl
 from openai_bindings._imports import importable
+from openai_bindings.plugins import BuiltinTable
 
-from .aiohttp import AiohttpTransport
-from .fetch import FetchTransport, XHRTransport
-from .stdlib import StdlibTransport
-from .urllib3 import Urllib3Transport
+if TYPE_CHECKING:
+    from .aiohttp import AiohttpTransport
+    from .fetch import FetchTransport, XHRTransport
+    from .stdlib import StdlibTransport
+    from .urllib3 import Urllib3Transport
 
 __all__ = ["AiohttpTransport", "FetchTransport", "StdlibTransport", "Urllib3Transport", "XHRTransport"]
 
+#: Each built-in transport: (its name, its module here, its class). A module is imported when
+#: its class is first used, so a client loads the one transport it runs on.
+BUILTINS = (
+    ("stdlib", "stdlib", "StdlibTransport"),
+    ("urllib3", "urllib3", "Urllib3Transport"),
+    ("aiohttp", "aiohttp", "AiohttpTransport"),
+    ("fetch", "fetch", "FetchTransport"),
+    ("xhr", "fetch", "XHRTransport"),
+)
+_TABLE = BuiltinTable(__name__, BUILTINS)
+__getattr__ = _TABLE.attribute
+
 
 @hookimpl
-def register_transports(register: Callable[[type], None]) -> None:
-    register(StdlibTransport)
-    register(Urllib3Transport)
-    register(AiohttpTransport)
-    register(FetchTransport)
-    register(XHRTransport)
+def register_transports(register: Callable[[Any], None]) -> None:
+    _TABLE.register_all(register)
 
 
 @hookimpl(trylast=True)
