@@ -1006,9 +1006,16 @@ def machine() -> Dict[str, str]:
             versions.append(f"{dist} {importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{dist} (not installed)")
-    commit = subprocess.run(
-        ["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True
+    git = ["git", "-C", ROOT]
+    commit = subprocess.run([*git, "describe", "--always"], capture_output=True, text=True).stdout.strip()
+    # Dirty when the code differs from the commit; the results this run rewrites do not count.
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--", ".", ":(exclude)bench/results"],
+        capture_output=True,
+        text=True,
     ).stdout.strip()
+    if commit and changed:
+        commit += "-dirty"
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{model}, {os.cpu_count()} cores",
