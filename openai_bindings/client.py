@@ -271,7 +271,8 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
         timeout = self.timeout if options.timeout is _NOT_GIVEN else Timeout.coerce(options.timeout)
         if "url" in custom:
             model = json_body.get("model") if json_body is not None else None
-            url = provider.url(call.path, params, model=model if isinstance(model, str) else None)
+            # A dict of its own: a provider may add to it (the empty default is read-only).
+            url = provider.url(call.path, dict(params), model=model if isinstance(model, str) else None)
         else:
             url = provider.base_url + call.path + _query(params) if params else provider.base_url + call.path
         request = Request(call.method, url, headers, body, timeout)
