@@ -112,6 +112,10 @@ class Registered:
             cls = self._cls = cls.load()
         return cls
 
+    @cls.setter
+    def cls(self, value: type) -> None:  # writable, as the attribute it was
+        self._cls = value
+
     def __repr__(self) -> str:
         return f"Registered(name={self.name!r}, cls={self.cls!r}, origin={self.origin!r})"
 
