@@ -16,10 +16,10 @@ is a ``StreamError``, never an ``AttributeError`` or ``TypeError``.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, List, Optional
 
 from .errors import StreamError
+from .result import _scan
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["DONE", "LegacyChunk", "StreamState", "stream_error"]
@@ -27,8 +27,6 @@ __all__ = ["DONE", "LegacyChunk", "StreamState", "stream_error"]
 DONE = "[DONE]"
 #: Event types that report a failure of the whole stream.
 _FAILURES = ("error", "response.failed")
-#: The C JSON scanner json.loads ends in: (value, end index), StopIteration when nothing parses.
-_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _SPACE = (" ", "\t", "\n", "\r")
 #: Exceptions that mean "this event does not have the shape we expected".
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError, IndexError)

@@ -255,7 +255,7 @@ class BaseClient(AllEndpoints, BatchJobs, Bulk):
             payload = {**json_body, **options.extra_body} if options.extra_body else json_body
             if "adjust_body" in custom:
                 payload = provider.adjust_body(endpoint, payload)
-            body = _ENCODE(payload).encode("utf-8")
+            body = _json_bytes(payload)
             headers["Content-Type"] = "application/json"
             headers["Content-Length"] = str(len(body))
         else:

@@ -32,6 +32,7 @@ from typing import Any, Dict, NoReturn, Optional, Tuple, Union
 from openai_bindings.errors import APIConnectionError, APITimeoutError
 
 __all__ = [
+    "Bounded",
     "Hold",
     "Network",
     "Proxy",
@@ -47,6 +48,24 @@ __all__ = [
 Verify = Union[bool, str, "os.PathLike[str]", ssl.SSLContext]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Bounded(Dict[Any, Any]):
+    """A cache of at most ``limit`` entries, emptied when full: routes by origin and by URL (pages
+    of a listing make ever-new URLs), settings by Timeout. Lookups are plain ``dict.get``;
+    ``put`` is the one place the bound is kept."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int = 256) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key: Any, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
 
 
 class Proxy:
@@ -136,7 +155,7 @@ class Network:
         self._env: Dict[str, str] = {}
         if self.proxy is None and self.trust_env:
             self._env = {key: value for key, value in _system_proxies().items() if value}
-        self._routes: Dict[Tuple[str, str, int], Optional[Proxy]] = {}
+        self._routes = Bounded()  # (scheme, host, port) -> the proxy or None
         self._context: Optional[ssl.SSLContext] = verify if isinstance(verify, ssl.SSLContext) else None
         self._lock = threading.Lock()
 
@@ -162,10 +181,7 @@ class Network:
         if url and not _bypass(host, port, self._env):
             name = f"{scheme.upper()}_PROXY" if scheme in self._env else "ALL_PROXY"
             chosen = Proxy(url, source=f"the environment ({name})")
-        if len(self._routes) > 256:
-            self._routes.clear()
-        self._routes[key] = chosen
-        return chosen
+        return self._routes.put(key, chosen)
 
     def secrets(self) -> Tuple[str, ...]:
         """Every proxy credential this transport may send, for scrubbing messages."""

@@ -23,11 +23,20 @@ from typing import Any, AsyncIterator, Dict, Iterable, Optional, Tuple
 from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout
 
-from ._network import Hold, Network, Proxy, SocketTransport, Verify, is_tls_failure, origin_of, split_origin
+from ._network import (
+    Bounded,
+    Hold,
+    Network,
+    Proxy,
+    SocketTransport,
+    Verify,
+    is_tls_failure,
+    origin_of,
+    split_origin,
+)
 
 __all__ = ["AiohttpTransport"]
 
-_MAX_ROUTES = 256
 _WHOLE = 256 * 1024  # a bytes body up to this size is written at once
 #: (proxy URL, headers for its CONNECT, headers added to each request, the proxy, ssl= for aiohttp)
 _Route = Tuple[Optional[str], Optional[Dict[str, str]], Optional[Dict[str, str]], Optional[Proxy], Any]
@@ -60,9 +69,10 @@ class AiohttpTransport(SocketTransport):
         self._closed = False
         self._aiohttp: Any = None
         self._asyncio: Any = None
-        self._timeouts: Dict[Timeout, Any] = {}
+        self._timeouts = Bounded(64)  # ours -> aiohttp's ClientTimeout
         self._last_timeout: Any = None  # (ours, aiohttp's): a client sends its one Timeout again and again
-        self._routes: Dict[str, _Route] = {}
+        self._routes = Bounded()  # by origin
+        self._targets = Bounded()  # by URL
 
     # -- the transport API --------------------------------------------------------------------
 
@@ -71,7 +81,7 @@ class AiohttpTransport(SocketTransport):
         if session is None or session.closed or self._loop is not self._asyncio.get_running_loop():
             session = self._new_session()
         url = request.url
-        route = self._routes.get(url)  # by the whole URL: one lookup, no parsing, per request
+        route = self._targets.get(url)  # by the whole URL: one lookup, no parsing, per request
         if route is None:
             route = self._route(url)
         proxy_url, proxy_headers, extra, proxy, tls = route
@@ -168,13 +178,8 @@ class AiohttpTransport(SocketTransport):
                 route = (proxy.url, auth, None, proxy, tls)
             else:  # plain HTTP: with each forwarded request
                 route = (proxy.url, None, auth, proxy, tls)
-            if len(self._routes) >= _MAX_ROUTES:
-                self._routes = {}
-            self._routes[origin] = route
-        if len(self._routes) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
-            self._routes = {origin: route}
-        self._routes[url] = route
-        return route
+            self._routes.put(origin, route)
+        return self._targets.put(url, route)
 
     def _timeout(self, timeout: Timeout) -> Any:
         """aiohttp's ClientTimeout for ours, made once per distinct value."""
@@ -183,9 +188,7 @@ class AiohttpTransport(SocketTransport):
             made = self._aiohttp.ClientTimeout(
                 total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
             )
-            if len(self._timeouts) > 64:
-                self._timeouts = {}
-            self._timeouts[timeout] = made
+            self._timeouts.put(timeout, made)
         self._last_timeout = (timeout, made)
         return made
 

@@ -23,6 +23,7 @@ from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response, ThisProcess
 
 from ._network import (
+    Bounded,
     Hold,
     Network,
     Proxy,
@@ -39,7 +40,6 @@ __all__ = ["StdlibTransport"]
 
 _Key = Tuple[str, str, int, str]
 _CHUNK = 65536
-_MAX_ROUTES = 256
 
 
 class _Route:
@@ -81,8 +81,8 @@ class StdlibTransport(SocketTransport):
         self._network = Network(proxy=proxy, verify=verify, trust_env=trust_env, ssl_context=ssl_context)
         self._max_idle = max_idle_per_host
         self._idle: Dict[_Key, List[http.client.HTTPConnection]] = {}
-        self._routes: Dict[str, _Route] = {}
-        self._targets: Dict[str, Tuple[_Route, str]] = {}  # by URL: (route, request-target)
+        self._routes = Bounded()  # by origin
+        self._targets = Bounded()  # by URL: (route, request-target)
         self._lock = threading.Lock()
         self._closed = False
         self._pid = ThisProcess.pid
@@ -148,14 +148,8 @@ class StdlibTransport(SocketTransport):
             base, scheme, host, port, _ = origin_of(origin)
             proxy = self._network.proxy_for(scheme, host, port)
             route = _Route(base, scheme, host, port, proxy)
-            if len(self._routes) >= _MAX_ROUTES:
-                self._routes.clear()
-            self._routes[origin] = route
-        found = route, (route.absolute + rest if route.absolute else rest)
-        if len(self._targets) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
-            self._targets = {}
-        self._targets[url] = found
-        return found
+            self._routes.put(origin, route)
+        return self._targets.put(url, (route, route.absolute + rest if route.absolute else rest))
 
     def _checkout(self, route: _Route, connect_timeout: Optional[float]) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection

@@ -20,6 +20,7 @@ from openai_bindings.errors import APIConnectionError
 from openai_bindings.http import Request, Response, ThisProcess
 
 from ._network import (
+    Bounded,
     Hold,
     Network,
     Proxy,
@@ -34,7 +35,6 @@ from ._network import (
 __all__ = ["Urllib3Transport"]
 
 _CHUNK = 65536
-_MAX_ROUTES = 256
 
 
 class Urllib3Transport(SocketTransport):
@@ -68,9 +68,9 @@ class Urllib3Transport(SocketTransport):
         self._closed = False
         self._pid = ThisProcess.pid
         self._managers: Dict[str, Any] = {}  # "" = direct, else the proxy's URL
-        self._routes: Dict[str, Tuple[Any, bool, Optional[Proxy]]] = {}
-        self._targets: Dict[str, Tuple[Any, str, Optional[Proxy]]] = {}
-        self._timeouts: Dict[Any, Any] = {}
+        self._routes = Bounded()  # by origin: (pool, absolute, proxy)
+        self._targets = Bounded()  # by URL: (pool, request-target, proxy)
+        self._timeouts = Bounded(64)  # ours -> urllib3's Timeout
         self.pool = self._manager(None)  # the direct PoolManager (the first round's attribute)
 
     # -- the transport API -------------------------------------------------------------------
@@ -118,7 +118,7 @@ class Urllib3Transport(SocketTransport):
         with self._lock:
             self._closed = True
             managers, self._managers = self._managers, {}
-            self._routes, self._targets = {}, {}
+            self._routes, self._targets = Bounded(), Bounded()
         for manager in managers.values():
             manager.clear()
 
@@ -131,11 +131,7 @@ class Urllib3Transport(SocketTransport):
         """(pool, request-target, proxy) for a URL, kept by URL: a URL sent before costs one lookup."""
         origin, rest = split_origin(url)
         pool, absolute, proxy = self._route(origin)
-        found = (pool, origin + rest if absolute else rest, proxy)
-        if len(self._targets) >= _MAX_ROUTES:  # URLs with ever-new queries (pages): start again
-            self._targets = {}
-        self._targets[url] = found
-        return found
+        return self._targets.put(url, (pool, origin + rest if absolute else rest, proxy))
 
     def _route(self, origin: str) -> Tuple[Any, bool, Optional[Proxy]]:
         """(pool, absolute, proxy) for an origin: its pool, and whether the request-target is the
@@ -152,9 +148,7 @@ class Urllib3Transport(SocketTransport):
             pool = self._manager(proxy).connection_from_host(host, port, scheme, pool_kwargs=pool_kwargs)
             route = (pool, proxy is not None and scheme == "http", proxy)
             with self._lock:
-                if len(self._routes) >= _MAX_ROUTES:
-                    self._routes = {}
-                self._routes[origin] = route
+                self._routes.put(origin, route)
         return route
 
     def _manager(self, proxy: Optional[Proxy]) -> Any:
@@ -180,9 +174,7 @@ class Urllib3Transport(SocketTransport):
         made = self._timeouts.get(timeout)
         if made is None:
             made = self._urllib3.Timeout(connect=timeout.connect, read=timeout.read)
-            if len(self._timeouts) > 64:
-                self._timeouts = {}
-            self._timeouts[timeout] = made
+            self._timeouts.put(timeout, made)
         return made
 
     def _forget_parent_connections(self) -> None:
@@ -191,7 +183,7 @@ class Urllib3Transport(SocketTransport):
         No urllib3 lock is taken: a thread of the parent may have held one at the fork.
         """
         self._lock = threading.Lock()
-        managers, self._managers, self._routes, self._targets = self._managers, {}, {}, {}
+        managers, self._managers, self._routes, self._targets = self._managers, {}, Bounded(), Bounded()
         self._pid = ThisProcess.pid
         for manager in managers.values():
             for pool in list(getattr(manager.pools, "_container", {}).values()):
