@@ -10,8 +10,6 @@ ignored, never raised: exponential backoff with jitter applies instead.
 
 from __future__ import annotations
 
-import math
-import random
 import time
 from typing import Callable, Mapping, Optional
 
@@ -22,6 +20,7 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 #: Backoff: 0.5 s, 1 s, 2 s, 4 s, 8 s at most, each with up to 25% jitter off.
 BACKOFF_START = 0.5
 BACKOFF_MAX = 8.0
+_INFINITY = float("inf")
 
 
 def _seconds(value: str, scale: float) -> Optional[float]:
@@ -29,7 +28,9 @@ def _seconds(value: str, scale: float) -> Optional[float]:
         seconds = float(value) * scale
     except ValueError:
         return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    # 0 <= x < inf is false for NaN and infinity: math.isfinite without importing math (a shared
+    # library to load at import time, for one header that is rarely sent).
+    return seconds if 0 <= seconds < _INFINITY else None
 
 
 def _date(value: str) -> Optional[float]:
@@ -64,8 +65,15 @@ def server_wait(headers: Mapping[str, str]) -> Optional[float]:
     return seconds
 
 
-def backoff(retry: int, rand: Callable[[], float] = random.random) -> float:
-    """The wait before retry number ``retry`` (0 for the first) when the server named none."""
+def backoff(retry: int, rand: Optional[Callable[[], float]] = None) -> float:
+    """The wait before retry number ``retry`` (0 for the first) when the server named none.
+
+    ``random`` is imported here, on the first retry: most programs never retry, and it costs
+    about a millisecond (``bisect``, ``hashlib``'s SHA-512) at ``import openai_bindings``."""
+    if rand is None:
+        import random
+
+        rand = random.random
     delay = min(BACKOFF_START * 2**retry, BACKOFF_MAX)
     return delay * (1 - 0.25 * rand())  # jitter: never all clients at once
 
