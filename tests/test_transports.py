@@ -558,7 +558,7 @@ def _read_with_aiohttp(request: Request, pause: float = 0.0) -> tuple:
 
         def call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
             name = getattr(callback, "__name__", "")
-            if name in ("_on_read_timeout", "_check_deadline"):  # aiohttp's sock_read, ours
+            if name in ("_on_read_timeout", "_check_deadline", "_check"):  # aiohttp's sock_read, ours
                 timers.append(name)
             return schedule(when, callback, *args, **kwargs)
 
@@ -627,6 +627,81 @@ def test_aiohttp_a_stall_after_some_chunks_times_out_in_time(server):
     assert chunks == [b"data: one\n\n"]
     assert isinstance(error, APITimeoutError), error
     assert 0.25 <= time.monotonic() - started < 2
+
+
+def test_aiohttp_waits_for_headers_share_one_timer(server):
+    """sock_read scheduled and cancelled two timers per request (8% of a small request's CPU
+    under concurrency); the session's watch arms one per read period, whatever the count."""
+    import asyncio
+
+    from openai_bindings.transports import AiohttpTransport
+
+    count = 40
+    server.queue(*[Reply(body={"n": n}) for n in range(count)])
+
+    async def main() -> list:
+        loop = asyncio.get_running_loop()
+        timers: list = []
+        schedule = loop.call_at
+
+        def call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+            timers.append(getattr(callback, "__name__", ""))
+            return schedule(when, callback, *args, **kwargs)
+
+        loop.call_at = call_at  # type: ignore[method-assign]  # call_later goes through it too
+        transport = AiohttpTransport()
+        try:
+            for n in range(count):
+                request = Request("GET", server.url(f"/small/{n}"), {}, None, Timeout(connect=2, read=5))
+                response = await transport.send(request)
+                body = b"".join([chunk async for chunk in response.stream])
+                await response.aclose()
+                assert json.loads(body) == {"n": n}
+        finally:
+            await transport.close()
+        return timers
+
+    timers = asyncio.run(main())
+    assert "_on_read_timeout" not in timers, "aiohttp's sock_read is back: a timer per request"
+    assert timers.count("_check") == 1, timers
+
+
+def test_aiohttp_a_short_read_timeout_is_not_held_back_by_a_longer_one(server):
+    """The watch's one timer is armed for the earliest end: a request with a short read timeout,
+    sent while another waits with a long one, still times out in its own time."""
+    import asyncio
+
+    from openai_bindings.transports import AiohttpTransport
+
+    server.queue(Reply(body={"slow": True}, delay=1.0), path="/patient")
+    server.queue(Stall(5), path="/stalled")
+
+    async def main() -> tuple:
+        transport = AiohttpTransport()
+        try:
+            patient = Request("GET", server.url("/patient"), {}, None, Timeout(connect=2, read=5))
+            hasty = Request("GET", server.url("/stalled"), {}, None, Timeout(connect=2, read=0.3))
+
+            async def read(request: Request) -> bytes:
+                response = await transport.send(request)
+                try:
+                    return b"".join([chunk async for chunk in response.stream])
+                finally:
+                    await response.aclose()
+
+            first = asyncio.ensure_future(read(patient))
+            await asyncio.sleep(0.2)  # the patient request is waiting: the timer is armed for it
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                await read(hasty)
+            waited = time.monotonic() - started
+            return waited, await first
+        finally:
+            await transport.close()
+
+    waited, body = asyncio.run(main())
+    assert 0.25 <= waited < 0.9, waited
+    assert json.loads(body) == {"slow": True}
 
 
 # -- the stdlib transport's response head: http.client's rules, its own header reader -----------

@@ -2,13 +2,15 @@
 
 aiohttp (and asyncio) are imported when the session is first needed, so a sync
 client never loads them. The body is read with ``readany()`` (never
-``readline``, which fails on long SSE lines), and each wait for the body's next
-bytes is bounded by the read timeout, never a ``total`` timeout. aiohttp's
-``sock_read`` bounds the wait for the headers; for the body, whose chunks may
-number thousands, ``_Deadline`` checks the wait lazily (one timer per read
-period, not one rescheduled per chunk as ``sock_read`` does). aiohttp's own silent second attempt
-on a dropped keep-alive connection is turned off: a request is sent once, and
-the client's retry policy decides the rest.
+``readline``, which fails on long SSE lines), and each wait for the server is
+bounded by the read timeout, never a ``total`` timeout. aiohttp's own
+``sock_read`` is not used: it cancels and schedules a timer for every request
+and every chunk (8% of a small request's CPU under concurrency). The wait for
+the headers is watched by ``_Watch``, one timer per session; each wait for the
+body by ``_Deadline``, one timer per read period. Both fail a stalled wait the
+way ``sock_read`` does, with aiohttp's ``SocketTimeoutError``. aiohttp's own
+silent second attempt on a dropped keep-alive connection is turned off: a
+request is sent once, and the client's retry policy decides the rest.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class AiohttpTransport(SocketTransport):
         self._limit = limit
         self._session: Any = None
         self._loop: Any = None
+        self._watch: Optional[_Watch] = None  # the read timeout of the session's waits for headers
         self._closed = False
         self._aiohttp: Any = None
         self._asyncio: Any = None
@@ -94,6 +97,11 @@ class AiohttpTransport(SocketTransport):
         timeout = request.timeout
         last = self._last_timeout
         made = last[1] if last is not None and last[0] is timeout else self._timeout(timeout)
+        read = timeout.read
+        if read is not None:  # the connector's connect() starts the wait's watch, in this task
+            watch = self._watch
+            task = self._asyncio.current_task()
+            watch.coming[task] = wait = _Wait(read)  # type: ignore[union-attr]
         try:
             raw = await session.request(
                 request.method,
@@ -109,6 +117,10 @@ class AiohttpTransport(SocketTransport):
             )
         except Exception as error:
             self._network.raise_for(error, request, proxy, *self._kind(error, proxy))
+        finally:
+            if read is not None:
+                watch.coming.pop(task, None)  # type: ignore[union-attr]  # connect() never ran
+                watch.waits.pop(wait, None)  # type: ignore[union-attr]
         exchange = _Exchange(raw)
         return Response(
             status=raw.status,
@@ -124,6 +136,8 @@ class AiohttpTransport(SocketTransport):
         if session is None:
             return
         if self._loop is self._asyncio.get_running_loop():
+            if self._watch is not None:
+                self._watch.stop()
             await session.close()
         else:
             _abandon(session)
@@ -149,8 +163,9 @@ class AiohttpTransport(SocketTransport):
             _abandon(self._session)
             self._session = None
         aiohttp = self._aiohttp
+        self._watch = watch = _Watch(loop)
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._limit),
+            connector=_connector_class(aiohttp)(watch, limit=self._limit),
             auto_decompress=True,
             trust_env=False,  # the environment is read once, by Network, the same for every transport
         )
@@ -185,8 +200,9 @@ class AiohttpTransport(SocketTransport):
         """aiohttp's ClientTimeout for ours, made once per distinct value."""
         made = self._timeouts.get(timeout)
         if made is None:
+            # No sock_read: _Watch and _Deadline bound the waits (see the module's docstring).
             made = self._aiohttp.ClientTimeout(
-                total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
+                total=None, connect=timeout.connect, sock_connect=timeout.connect
             )
             self._timeouts.put(timeout, made)
         self._last_timeout = (timeout, made)
@@ -252,11 +268,10 @@ class _Exchange(Hold):
 class _Body:
     """The body as an async iterator of the chunks aiohttp has: one await per chunk, no generator.
 
-    Each wait for a chunk is bounded by the read timeout. aiohttp's ``sock_read`` would cancel
-    and schedule a timer for every chunk that arrives (~9% of a stream's CPU when events come
-    one per chunk), so the body turns it off once the headers are in and keeps its own
-    ``_Deadline``: the wait's start noted per chunk, one timer per read period. The timer
-    aiohttp scheduled with the headers still bounds the wait for the first body bytes.
+    Each wait for a chunk is bounded by the read timeout, by a ``_Deadline``: the wait's start
+    noted per chunk, one timer per read period (aiohttp's ``sock_read`` would cancel and
+    schedule a timer for every chunk that arrives: ~9% of a stream's CPU when events come one
+    per chunk).
     """
 
     __slots__ = ("content", "deadline", "exchange", "proxy", "request", "transport")
@@ -271,10 +286,7 @@ class _Body:
         self.proxy = proxy
         self.deadline: Optional[_Deadline] = None
         read = request.timeout.read
-        connection = raw.connection  # None when the whole body came with the headers
-        protocol = getattr(connection, "protocol", None) if connection is not None else None
-        if read is not None and protocol is not None and getattr(protocol, "read_timeout", None):
-            protocol.read_timeout = None  # for this response: the next one on the connection sets its own
+        if read is not None and raw.connection is not None:  # None: the whole body came with the headers
             self.deadline = exchange.deadline = _Deadline(
                 self.content, read, transport._asyncio.get_running_loop()
             )
@@ -313,6 +325,116 @@ class _Body:
         raise StopAsyncIteration
 
 
+class _Wait:
+    """One request's wait for its response's headers: since when, and for how long at most."""
+
+    __slots__ = ("protocol", "read", "since")
+
+    def __init__(self, read: float) -> None:
+        self.read = read
+        self.since = 0.0
+        self.protocol: Any = None
+
+
+class _Watch:
+    """The read timeout over every wait for headers of one session, with one timer.
+
+    A request notes when its wait began (``start``, called by the connector's ``connect``, the
+    moment the connection is ready: where ``sock_read`` would start) and is struck off when its
+    headers are in. One timer, armed for the earliest end and re-armed when it fires (once per
+    read period under steady load, instead of two timers per request), fails each wait that has
+    lasted its read timeout as ``sock_read`` does: aiohttp's ``SocketTimeoutError`` set on the
+    connection's protocol, which the waiting request raises (aiohttp then closes the connection).
+    """
+
+    __slots__ = ("coming", "current_task", "handle", "loop", "waits", "wake")
+
+    def __init__(self, loop: Any) -> None:
+        import asyncio
+
+        self.loop = loop
+        self.current_task = asyncio.current_task
+        self.coming: Dict[Any, _Wait] = {}  # task -> its wait, until the task's connect() starts it
+        self.waits: Dict[_Wait, None] = {}  # started waits (a dict: removal in O(1), order kept)
+        self.handle: Any = None
+        self.wake = _NEVER  # when the timer fires
+
+    def start(self, wait: _Wait, protocol: Any) -> None:
+        wait.protocol = protocol
+        wait.since = now = self.loop.time()
+        self.waits[wait] = None
+        due = now + wait.read
+        if due < self.wake:  # the usual case (one read timeout for all) arms once per period
+            self._arm(due)
+
+    def stop(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            handle.cancel()
+        self.wake = _NEVER
+        self.waits.clear()
+        self.coming.clear()
+
+    def _arm(self, due: float) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.wake = due
+        self.handle = self.loop.call_at(due, self._check)
+
+    def _check(self) -> None:
+        self.handle = None
+        self.wake = _NEVER
+        now = self.loop.time()
+        earliest = _NEVER
+        for wait in list(self.waits):
+            due = wait.since + wait.read
+            if due <= now:
+                del self.waits[wait]
+                protocol, wait.protocol = wait.protocol, None
+                if protocol is not None:
+                    protocol.set_exception(_read_timeout_error())
+            elif due < earliest:
+                earliest = due
+        if earliest < _NEVER:
+            self._arm(earliest)
+
+
+_NEVER = float("inf")
+_CONNECTOR: Any = None
+
+
+def _connector_class(aiohttp: Any) -> Any:
+    """aiohttp's TCPConnector, whose ``connect`` starts the watch over the wait for headers: the
+    one place that sees the connection of a request about to be sent. Made on first use (a
+    class at import time would import aiohttp with the transport)."""
+    global _CONNECTOR
+    if _CONNECTOR is None:
+
+        class _Connector(aiohttp.TCPConnector):
+            def __init__(self, watch: _Watch, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self._openai_bindings_watch = watch
+
+            async def connect(self, req: Any, *args: Any, **kwargs: Any) -> Any:
+                watch = self._openai_bindings_watch
+                wait = watch.coming.pop(watch.current_task(), None)  # send() ran in this task
+                connection = await super().connect(req, *args, **kwargs)
+                if wait is not None and connection.protocol is not None:
+                    watch.start(wait, connection.protocol)
+                return connection
+
+        _CONNECTOR = _Connector
+    return _CONNECTOR
+
+
+def _read_timeout_error() -> Exception:
+    """What aiohttp's own read timeout raises (its name before 3.10: ServerTimeoutError)."""
+    import aiohttp
+
+    kind = getattr(aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError)
+    return kind("Timeout on reading data from socket")
+
+
 class _Deadline:
     """A body's read timeout, checked lazily: the reader notes when each wait starts (one clock
     read per chunk); one timer, re-armed once per read period, fails a wait that has lasted the
@@ -336,9 +458,7 @@ class _Deadline:
         since = self.since
         if since is not None and now - since >= self.read:
             self.handle = None
-            from aiohttp import SocketTimeoutError
-
-            self.content.set_exception(SocketTimeoutError("Timeout on reading data from socket"))
+            self.content.set_exception(_read_timeout_error())
             return
         self.handle = self.loop.call_at(
             (now if since is None else since) + self.read, _check_deadline, weakref.ref(self)
