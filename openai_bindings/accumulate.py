@@ -7,9 +7,11 @@ Responses object. Strings arrive in pieces and are kept as lists of pieces,
 joined only when asked for: ``message[key] += piece`` on a dict value copies the
 whole string every time, and a 32 MB stream would take hours.
 
-Errors keep their place in the stream: ``feed`` returns every event decoded
-before an ``error`` event or a malformed one, and sets ``failed``; the stream
-delivers those events and then raises. Whatever the network's chunking, the
+Errors keep their place in the stream: a stream queues what each chunk completed
+(``queue``) and decodes one event as it hands it out (``decode``), so the events
+before an ``error`` event or a malformed one are delivered, then it raises;
+``feed`` does both at once, returning the events before the failure and setting
+``failed``. Whatever the network's chunking, the
 user sees the same events and the same error. Any event of an unexpected shape
 is a ``StreamError``, never an ``AttributeError`` or ``TypeError``.
 """
@@ -22,9 +24,11 @@ from .errors import StreamError
 from .result import _scan
 from .sse import ServerSentEvent, SSEDecoder
 
-__all__ = ["DONE", "LegacyChunk", "StreamState", "stream_error"]
+__all__ = ["DONE", "ENDED", "LegacyChunk", "StreamState", "stream_error"]
 
 DONE = "[DONE]"
+#: What ``StreamState.decode`` gives for [DONE] and anything after it: no event to hand out.
+ENDED: Any = type("Ended", (), {"__repr__": lambda self: "ENDED", "__slots__": ()})()
 #: Event types that report a failure of the whole stream.
 _FAILURES = ("error", "response.failed")
 _SPACE = (" ", "\t", "\n", "\r")
@@ -218,63 +222,101 @@ class StreamState:
         self.count = 0  # events delivered
 
     def feed(self, chunk: bytes) -> List[Any]:
-        """The events completed by this chunk (those before any error; then ``failed`` is set)."""
+        """The events completed by this chunk, decoded (those before any error; then ``failed`` is set)."""
+        items = self.queue(chunk)
+        return items if self.legacy else self._decoded(items)
+
+    def end(self) -> List[Any]:
+        """The events still held at the end of the body (a last event without its blank line)."""
+        items = self.queue_end()
+        return items if self.legacy else self._decoded(items)
+
+    def queue(self, chunk: bytes) -> List[Any]:
+        """What this chunk completed, for ``decode`` to make into events one at a time.
+
+        A stream decodes each event as it hands it out, so a chunk of hundreds of events never
+        holds hundreds of decoded payloads at once: each is four containers for the garbage
+        collector, whose young generation they would fill and be promoted out of (at 100
+        concurrent streams, collections took a quarter of the client's CPU). Byte streams and
+        legacy chunks (several per payload) are made whole here.
+        """
         if self.done or self.failed is not None:
             return []
         if self.kind == "bytes":
             self.count += 1
             return [chunk]
         raw = self.decoder.feed(chunk)
-        return self._events(raw) if raw else raw
+        return self._decoded(raw) if raw and self.legacy else raw
 
-    def end(self) -> List[Any]:
-        """The events still held at the end of the body (a last event without its blank line)."""
+    def queue_end(self) -> List[Any]:
+        """``queue`` for the end of the body: the decoder's last event, if it lacked its blank line."""
         if self.done or self.failed is not None or self.kind == "bytes":
             return []
-        return self._events(self.decoder.end())
+        raw = self.decoder.end()
+        return self._decoded(raw) if raw and self.legacy else raw
 
-    def _events(self, raw: List[ServerSentEvent]) -> List[Any]:
+    def decode(self, item: Any) -> Any:
+        """One queued item as the event to hand out, decoded, checked and folded into the totals.
+
+        ``ENDED`` for ``[DONE]`` and anything queued after it. An error event, or one that is
+        not what its kind must be, raises ``StreamError`` (and sets ``failed``): the events
+        before it were handed out, nothing after it counts.
+        """
+        if item.__class__ is not ServerSentEvent:
+            return item  # bytes, or a legacy chunk: made whole by queue(), up to [DONE] or a failure
+        if self.done or self.failed is not None:
+            return ENDED
+        data = item.data
+        if data == DONE or (data[:1] in (" ", "[") and data.strip() == DONE):
+            self.done = True
+            return ENDED
+        try:
+            payload: Any = None
+            if data[:1] == "{" and item.event != "error":  # the usual event: _decode's path, inline
+                try:
+                    payload, end = _scan(data, 0)
+                except (StopIteration, ValueError):
+                    payload = None  # _decode says what is wrong
+                else:
+                    if end != len(data) or "error" in payload or payload.get("type") in _FAILURES:
+                        payload = None  # trailing text, or a reported failure: _decode decides
+            if payload is None:
+                payload = self._decode(item)
+            if self.adjust is not None:
+                payload = self.adjust(payload)
+            self._fold(self, payload)
+        except StreamError as error:
+            self.failed = error
+            raise
+        except _SHAPE_ERRORS as error:
+            self.failed = StreamError(
+                f"the stream sent an event of an unexpected shape at line {item.line} "
+                f"({type(error).__name__}: {error}): {_shown(data)}",
+                body=data,
+            )
+            raise self.failed from None
+        if self.kind != "events":
+            self.last = payload
+        self.count += 1
+        return payload
+
+    def _decoded(self, items: List[Any]) -> List[Any]:
+        """Every queued item decoded, up to [DONE] or a failure (which ``failed`` then holds);
+        in legacy mode each payload as its legacy chunks."""
         out: List[Any] = []
-        fold = self._fold
-        adjust = self.adjust
-        payload: Any = None
-        for sse in raw:
-            data = sse.data
-            if data == DONE or (data[:1] in (" ", "[") and data.strip() == DONE):
-                self.done = True
-                break
+        for item in items:
             try:
-                payload = None
-                if data[:1] == "{" and sse.event != "error":  # the usual event: _decode's path, inline
-                    try:
-                        payload, end = _scan(data, 0)
-                    except (StopIteration, ValueError):
-                        payload = None  # _decode says what is wrong
-                    else:
-                        if end != len(data) or "error" in payload or payload.get("type") in _FAILURES:
-                            payload = None  # trailing text, or a reported failure: _decode decides
-                if payload is None:
-                    payload = self._decode(sse)
-                if adjust is not None:
-                    payload = adjust(payload)
-                fold(self, payload)
-            except StreamError as error:
-                self.failed = error
+                event = self.decode(item)
+            except StreamError:
                 break
-            except _SHAPE_ERRORS as error:
-                self.failed = StreamError(
-                    f"the stream sent an event of an unexpected shape at line {sse.line} "
-                    f"({type(error).__name__}: {error}): {_shown(data)}",
-                    body=data,
-                )
+            if event is ENDED:
                 break
             if self.legacy:
-                out.extend(_legacy_chunks(payload))
+                chunks = _legacy_chunks(event)
+                self.count += len(chunks) - 1  # decode() counted the payload once
+                out.extend(chunks)
             else:
-                out.append(payload)
-        if out and self.kind != "events":
-            self.last = payload
-        self.count += len(out)
+                out.append(event)
         return out
 
     def _decode(self, sse: ServerSentEvent) -> Any:

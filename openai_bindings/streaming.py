@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, NoReturn, Optional, TypeVar, Union
 
 from ._boundary import Guard
 from ._logging import logger
 from ._observe import Observers
-from .accumulate import DONE, LegacyChunk, StreamState
-from .errors import APIConnectionError, ClientClosedError
+from .accumulate import DONE, ENDED, LegacyChunk, StreamState
+from .errors import APIConnectionError, ClientClosedError, StreamError
 from .http import Request, Response, is_awaitable
 from .result import expected_length, find_request_id
 
@@ -91,33 +91,29 @@ class _StreamBase(Generic[EventT]):
 
     # -- the state machine, shared by both flavours ------------------------------------------
 
-    def _take(self, events: List[Any]) -> Any:
-        """Queue a fresh batch of events and hand out the first."""
-        self._events = events
-        self._index = 1
-        event = events[0]
-        if self.callback is not None:
-            self.callback(event)
-        return event
-
-    def _after_chunk(self, chunk: bytes) -> List[Any]:
-        """Feed one chunk; the events it completed, or None. Past [DONE], the chunk is drained."""
+    def _queue(self, chunk: bytes) -> bool:
+        """Feed one chunk; queue what it completed (decoded as each is handed out). Whether it
+        completed anything. Past [DONE], the chunk is drained."""
         self._received += len(chunk)
         state = self.state
         if state.done:
             self._drained += len(chunk)
-            return []
-        return state.feed(chunk)
+            return False
+        self._events = events = state.queue(chunk)
+        self._index = 0
+        return bool(events)
 
-    def _at_end(self) -> List[Any]:
-        """The body ended: check its length, then flush the decoder."""
+    def _at_end(self) -> bool:
+        """The body ended: check its length, then queue what the decoder still held."""
         self._ended = True
         expected = expected_length(self.response.headers, self.request)
         if expected is not None and self._received < expected and not self.state.done:
             raise APIConnectionError(
                 f"{self._where()}: the stream was cut off: {self._received} of {expected} bytes arrived"
             )
-        return self.state.end()
+        self._events = events = self.state.queue_end()
+        self._index = 0
+        return bool(events)
 
     def _where(self) -> str:
         request = self.request
@@ -292,17 +288,25 @@ class Stream(_StreamBase[EventT]):
         return self
 
     def __next__(self) -> EventT:
-        events = self._events
-        index = self._index
-        if index < len(events):
-            self._index = index + 1
-            event = events[index]
-            if self.callback is not None:
-                self.callback(event)
-            return event
-        return self._pull()
+        state = self.state
+        while True:
+            events = self._events
+            index = self._index
+            if index < len(events):
+                self._index = index + 1
+                try:
+                    event = state.decode(events[index])  # one at a time: see StreamState.queue
+                except StreamError as error:
+                    self._fail(error)
+                if event is not ENDED:
+                    if self.callback is not None:
+                        self.callback(event)
+                    return event
+            else:
+                self._pull()
 
-    def _pull(self) -> Any:
+    def _pull(self) -> None:
+        """Read until a chunk completes events (queued), or the end, or a failure (raised)."""
         state = self.state
         while True:
             if self._finished:
@@ -319,12 +323,11 @@ class Stream(_StreamBase[EventT]):
                 chunk = next(self._chunks)
             except StopIteration:
                 try:
-                    events = self._at_end()
+                    if self._at_end():
+                        return
                 except APIConnectionError as error:
                     failure = error
                 else:
-                    if events:
-                        return self._take(events)
                     continue
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
@@ -333,9 +336,8 @@ class Stream(_StreamBase[EventT]):
                     self._finish()
                     raise StopIteration
                 self._fail(self._aborted or failure)
-            events = self._after_chunk(chunk)
-            if events:
-                return self._take(events)
+            if self._queue(chunk):
+                return
 
     def _finish(self) -> None:
         """The body ended well: release the connection, report the whole."""
@@ -347,8 +349,9 @@ class Stream(_StreamBase[EventT]):
             logger.warning("%s: closing the finished stream failed: %s", self._where(), failure)
         self._report_complete()
 
-    def _fail(self, error: BaseException) -> None:
+    def _fail(self, error: BaseException) -> NoReturn:
         self._finished = True
+        self._events = []  # nothing queued counts after a failure
         with contextlib.suppress(Exception):  # already failing: the first error is the one to report
             self.response.close()
         self._report_error(error)
@@ -406,17 +409,25 @@ class AsyncStream(_StreamBase[EventT]):
         return self
 
     async def __anext__(self) -> EventT:
-        events = self._events
-        index = self._index
-        if index < len(events):
-            self._index = index + 1
-            event = events[index]
-            if self.callback is not None:
-                self.callback(event)
-            return event
-        return await self._pull()
+        state = self.state
+        while True:
+            events = self._events
+            index = self._index
+            if index < len(events):
+                self._index = index + 1
+                try:
+                    event = state.decode(events[index])  # one at a time: see StreamState.queue
+                except StreamError as error:
+                    await self._fail(error)
+                if event is not ENDED:
+                    if self.callback is not None:
+                        self.callback(event)
+                    return event
+            else:
+                await self._pull()
 
-    async def _pull(self) -> Any:
+    async def _pull(self) -> None:
+        """Read until a chunk completes events (queued), or the end, or a failure (raised)."""
         state = self.state
         while True:
             if self._finished:
@@ -434,12 +445,11 @@ class AsyncStream(_StreamBase[EventT]):
                 chunk = await achunks.__anext__() if achunks is not None else next(self._chunks)
             except (StopAsyncIteration, StopIteration):
                 try:
-                    events = self._at_end()
+                    if self._at_end():
+                        return
                 except APIConnectionError as error:
                     failure = error
                 else:
-                    if events:
-                        return self._take(events)
                     continue
             except Exception as error:
                 failure = self._guard.error(error, self.request, "body")
@@ -448,9 +458,8 @@ class AsyncStream(_StreamBase[EventT]):
                     await self._finish()
                     raise StopAsyncIteration
                 await self._fail(self._aborted or failure)
-            events = self._after_chunk(chunk)
-            if events:
-                return self._take(events)
+            if self._queue(chunk):
+                return
 
     async def _close_response(self) -> None:
         await self.response.aclose()
@@ -464,8 +473,9 @@ class AsyncStream(_StreamBase[EventT]):
             logger.warning("%s: closing the finished stream failed: %s", self._where(), failure)
         self._report_complete()
 
-    async def _fail(self, error: BaseException) -> None:
+    async def _fail(self, error: BaseException) -> NoReturn:
         self._finished = True
+        self._events = []  # nothing queued counts after a failure
         with contextlib.suppress(Exception):
             await self._close_response()
         self._report_error(error)
