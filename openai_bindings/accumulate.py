@@ -210,7 +210,9 @@ class StreamState:
         self.legacy = legacy
         self.adjust = adjust
         self._fold: Accumulator = _ACCUMULATORS[kind]
-        self.decoder = SSEDecoder()
+        self.decoder = SSEDecoder(strings=True)  # the usual event as its data str: see queue()
+        self._lines: List[int] = []  # the line of each event queued, for error messages
+        self._next = 0  # the position in the queue of the next event to decode
         self.done = False  # [DONE] was seen: nothing after it counts
         self.failed: Optional[StreamError] = None  # an error event or a malformed one
         self.choices: Dict[int, _Message] = {}
@@ -245,7 +247,10 @@ class StreamState:
         if self.kind == "bytes":
             self.count += 1
             return [chunk]
-        raw = self.decoder.feed(chunk)
+        decoder = self.decoder
+        raw = decoder.feed(chunk)
+        self._lines = decoder.lines
+        self._next = 0
         return self._decoded(raw) if raw and self.legacy else raw
 
     def queue_end(self) -> List[Any]:
@@ -253,6 +258,8 @@ class StreamState:
         if self.done or self.failed is not None or self.kind == "bytes":
             return []
         raw = self.decoder.end()
+        self._lines = self.decoder.lines
+        self._next = 0
         return self._decoded(raw) if raw and self.legacy else raw
 
     def decode(self, item: Any) -> Any:
@@ -262,17 +269,23 @@ class StreamState:
         not what its kind must be, raises ``StreamError`` (and sets ``failed``): the events
         before it were handed out, nothing after it counts.
         """
-        if item.__class__ is not ServerSentEvent:
+        kind = item.__class__
+        if kind is str:  # the usual event: its data (see queue)
+            data: str = item
+        elif kind is ServerSentEvent:
+            data = item.data
+        else:
             return item  # bytes, or a legacy chunk: made whole by queue(), up to [DONE] or a failure
+        position = self._next
+        self._next = position + 1
         if self.done or self.failed is not None:
             return ENDED
-        data = item.data
         if data == DONE or (data[:1] in (" ", "[") and data.strip() == DONE):
             self.done = True
             return ENDED
         try:
             payload: Any = None
-            if data[:1] == "{" and item.event != "error":  # the usual event: _decode's path, inline
+            if data[:1] == "{" and (kind is str or item.event != "error"):  # _decode's path, inline
                 try:
                     payload, end = _scan(data, 0)
                 except (StopIteration, ValueError):
@@ -281,7 +294,7 @@ class StreamState:
                     if end != len(data) or "error" in payload or payload.get("type") in _FAILURES:
                         payload = None  # trailing text, or a reported failure: _decode decides
             if payload is None:
-                payload = self._decode(item)
+                payload = self._decode(item if kind is ServerSentEvent else self._event(data, position))
             if self.adjust is not None:
                 payload = self.adjust(payload)
             self._fold(self, payload)
@@ -290,7 +303,7 @@ class StreamState:
             raise
         except _SHAPE_ERRORS as error:
             self.failed = StreamError(
-                f"the stream sent an event of an unexpected shape at line {item.line} "
+                f"the stream sent an event of an unexpected shape at line {self._line(position)} "
                 f"({type(error).__name__}: {error}): {_shown(data)}",
                 body=data,
             )
@@ -299,6 +312,14 @@ class StreamState:
             self.last = payload
         self.count += 1
         return payload
+
+    def _line(self, position: int) -> int:
+        lines = self._lines
+        return lines[position] if position < len(lines) else 0
+
+    def _event(self, data: str, position: int) -> ServerSentEvent:
+        """The queued data string at ``position`` as the event it was, for the uncommon paths."""
+        return ServerSentEvent(data, line=self._line(position))  # its id is not needed here
 
     def _decoded(self, items: List[Any]) -> List[Any]:
         """Every queued item decoded, up to [DONE] or a failure (which ``failed`` then holds);

@@ -63,9 +63,17 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Feed it bytes as they arrive; it returns the events completed so far."""
+    """Feed it bytes as they arrive; it returns the events completed so far.
 
-    def __init__(self) -> None:
+    ``strings=True``: the usual event (one data line, no ``event`` or ``retry`` field) comes as
+    its data ``str``, and ``lines`` holds the line of each event ``feed`` or ``end`` returned,
+    in order. What a stream uses: a string is no work for the garbage collector, and a chunk
+    read under load holds hundreds of events.
+    """
+
+    def __init__(self, *, strings: bool = False) -> None:
+        self.strings = strings
+        self.lines: List[int] = []  # with strings=True: the line of each event of the last batch
         # utf-8-sig: a byte order mark at the very start is dropped (also when split across reads).
         self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._plain = False  # the start is past and no partial character waits: bytes.decode will do
@@ -78,7 +86,9 @@ class SSEDecoder:
         self.last_event_id: Optional[str] = None
         self.line = 0  # lines seen so far
 
-    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+    def feed(self, chunk: bytes) -> List[Any]:
+        if self.strings:
+            self.lines = []
         if self._plain:
             try:
                 return self._feed_text(chunk.decode("utf-8"))  # the usual chunk: whole characters
@@ -89,8 +99,10 @@ class SSEDecoder:
         self._plain = not pending and not checking_bom  # plain again once it holds nothing back
         return self._feed_text(text)
 
-    def end(self) -> List[ServerSentEvent]:
+    def end(self) -> List[Any]:
         """Flush at end of stream: the unfinished line, then any event still being built."""
+        if self.strings:
+            self.lines = []
         events = self._feed_text(self._text.decode(b"", final=True))
         if self._pieces:
             line, self._pieces = "".join(self._pieces), []
@@ -98,8 +110,8 @@ class SSEDecoder:
         self._dispatch(events)
         return events
 
-    def _feed_text(self, text: str) -> List[ServerSentEvent]:
-        events: List[ServerSentEvent] = []
+    def _feed_text(self, text: str) -> List[Any]:
+        events: List[Any] = []
         if not text:
             return events
         if self._skip_lf:
@@ -125,8 +137,13 @@ class SSEDecoder:
                     if data:
                         if len(data) == 1 and data[0] and self._event is None and self._retry is None:
                             # The usual event, one data line: dispatched inline (what _dispatch does).
-                            event = ServerSentEvent(data[0], None, self.last_event_id, None, self._started)
-                            events.append(event)
+                            if self.strings:
+                                events.append(data[0])
+                                self.lines.append(self._started)
+                            else:
+                                events.append(
+                                    ServerSentEvent(data[0], None, self.last_event_id, None, self._started)
+                                )
                             self._data = []
                             self._started = 0
                         else:
@@ -155,7 +172,7 @@ class SSEDecoder:
             self._pieces.append(text[start:])
         return events
 
-    def _line(self, line: str, events: List[ServerSentEvent]) -> None:
+    def _line(self, line: str, events: List[Any]) -> None:
         self.line += 1
         if line[:5] == "data:":  # the hot path: most lines of a stream are data lines
             if not self._started:
@@ -182,9 +199,11 @@ class SSEDecoder:
             self._retry = int(value)
         # any other field name is ignored, as the spec says
 
-    def _dispatch(self, events: List[ServerSentEvent]) -> None:
+    def _dispatch(self, events: List[Any]) -> None:
         data = self._data
         if data and (len(data) > 1 or data[0]):  # an empty data buffer dispatches nothing
+            if self.strings:
+                self.lines.append(self._started)
             events.append(
                 ServerSentEvent(
                     data[0] if len(data) == 1 else "\n".join(data),
