@@ -91,6 +91,23 @@ class _StreamBase(Generic[EventT]):
 
     # -- the state machine, shared by both flavours ------------------------------------------
 
+    def _take(self) -> Any:
+        """The next queued event, decoded as it is handed out (see ``StreamState.queue``), its
+        callback called; ``ENDED`` when the queue holds no more. Raises the StreamError of an
+        error event or a malformed one (the caller fails the stream with it)."""
+        events = self._events
+        state = self.state
+        index = self._index
+        while index < len(events):
+            index += 1
+            self._index = index
+            event = state.decode(events[index - 1])
+            if event is not ENDED:
+                if self.callback is not None:
+                    self.callback(event)
+                return event
+        return ENDED
+
     def _queue(self, chunk: bytes) -> bool:
         """Feed one chunk; queue what it completed (decoded as each is handed out). Whether it
         completed anything. Past [DONE], the chunk is drained."""
@@ -288,22 +305,14 @@ class Stream(_StreamBase[EventT]):
         return self
 
     def __next__(self) -> EventT:
-        state = self.state
         while True:
-            events = self._events
-            index = self._index
-            if index < len(events):
-                self._index = index + 1
-                try:
-                    event = state.decode(events[index])  # one at a time: see StreamState.queue
-                except StreamError as error:
-                    self._fail(error)
-                if event is not ENDED:
-                    if self.callback is not None:
-                        self.callback(event)
-                    return event
-            else:
-                self._pull()
+            try:
+                event = self._take()
+            except StreamError as error:
+                self._fail(error)
+            if event is not ENDED:
+                return event
+            self._pull()
 
     def _pull(self) -> None:
         """Read until a chunk completes events (queued), or the end, or a failure (raised)."""
@@ -409,22 +418,14 @@ class AsyncStream(_StreamBase[EventT]):
         return self
 
     async def __anext__(self) -> EventT:
-        state = self.state
         while True:
-            events = self._events
-            index = self._index
-            if index < len(events):
-                self._index = index + 1
-                try:
-                    event = state.decode(events[index])  # one at a time: see StreamState.queue
-                except StreamError as error:
-                    await self._fail(error)
-                if event is not ENDED:
-                    if self.callback is not None:
-                        self.callback(event)
-                    return event
-            else:
-                await self._pull()
+            try:
+                event = self._take()
+            except StreamError as error:
+                await self._fail(error)
+            if event is not ENDED:
+                return event
+            await self._pull()
 
     async def _pull(self) -> None:
         """Read until a chunk completes events (queued), or the end, or a failure (raised)."""
