@@ -182,7 +182,7 @@ class _StreamBase(Generic[EventT]):
 
     @property
     def text(self) -> str:
-        """The text received so far (choice 0; for the Responses API, the output text)."""
+        """The text of the events handed out so far (choice 0; for the Responses API, the output text)."""
         return self.state.text_of(0)
 
     @property
