@@ -247,17 +247,16 @@ class StreamState:
         if self.kind == "bytes":
             self.count += 1
             return [chunk]
-        decoder = self.decoder
-        raw = decoder.feed(chunk)
-        self._lines = decoder.lines
-        self._next = 0
-        return self._decoded(raw) if raw and self.legacy else raw
+        return self._queued(self.decoder.feed(chunk))
 
     def queue_end(self) -> List[Any]:
         """``queue`` for the end of the body: the decoder's last event, if it lacked its blank line."""
         if self.done or self.failed is not None or self.kind == "bytes":
             return []
-        raw = self.decoder.end()
+        return self._queued(self.decoder.end())
+
+    def _queued(self, raw: List[Any]) -> List[Any]:
+        """A fresh batch from the decoder: its events' lines kept for ``decode``; legacy chunks made."""
         self._lines = self.decoder.lines
         self._next = 0
         return self._decoded(raw) if raw and self.legacy else raw
