@@ -32,7 +32,7 @@ from .errors import (
     ClientClosedError,
     status_error,
 )
-from .http import Body, Request, Response
+from .http import Body, Request, Response, in_memory
 from .result import APIResult, decode_body, decode_success, expected_length, find_request_id
 from .retry import backoff, server_wait, should_retry
 
@@ -315,25 +315,36 @@ class ReadBody(Step):
             )
         return data
 
+    def _take(
+        self, chunks_in: Any, limit: int, is_async: bool
+    ) -> tuple[List[bytes], int, Optional[BaseException]]:
+        """Read a sync body, or one already in memory, up to the cap: the chunks, their size, and
+        the failure that stopped the reading (None at the end). Per chunk, the cap is checked
+        inline: a small answer costs no method call per chunk."""
+        chunks: List[bytes] = []
+        size = 0
+        try:
+            for chunk in chunks_in:
+                size += len(chunk)
+                if size > limit >= 0:
+                    break  # over the cap: stop reading
+                chunks.append(chunk)
+        except Exception as error:
+            return chunks, size, self.guard.error(error, self.request, "body")
+        except BaseException:  # interrupted or cancelled: let go of the connection first
+            from .streaming import _release
+
+            _release(self.response, _running_loop() if is_async else None)
+            raise
+        return chunks, size, None
+
     def run(self) -> bytes:
         response = self.response
         failure, limit = self._start()
-        chunks: List[bytes] = []
-        size = 0
         if failure is None:
-            try:
-                for chunk in response.stream:  # type: ignore[union-attr]
-                    size += len(chunk)
-                    if size > limit >= 0:
-                        break  # over the cap: stop reading
-                    chunks.append(chunk)
-            except Exception as error:
-                failure = self.guard.error(error, self.request, "body")
-            except BaseException:  # interrupted (KeyboardInterrupt...): let go of the connection first
-                from .streaming import _release
-
-                _release(response, None)
-                raise
+            chunks, size, failure = self._take(response.stream, limit, False)
+        else:
+            chunks, size = [], 0
         close_error = None
         try:
             response.close()
@@ -344,13 +355,17 @@ class ReadBody(Step):
     async def arun(self) -> bytes:
         response = self.response
         failure, limit = self._start()
-        chunks: List[bytes] = []
-        size = 0
-        if failure is None:
-            stream: Any = response.stream
+        stream: Any = response.stream
+        if failure is not None:
+            chunks: List[bytes] = []
+            size = 0
+        elif in_memory(stream):  # no await per chunk
+            chunks, size, failure = self._take(stream, limit, True)
+        else:
+            chunks = []
+            size = 0
             try:
-                # An async body, or one already in memory (a sync iterable).
-                async for chunk in stream if hasattr(stream, "__aiter__") else _in_memory(stream):
+                async for chunk in stream:
                     size += len(chunk)
                     if size > limit >= 0:
                         break
@@ -368,11 +383,6 @@ class ReadBody(Step):
         except Exception as error:
             close_error = error
         return self._end(chunks, size, failure, close_error)
-
-
-async def _in_memory(chunks: Any) -> Any:
-    for chunk in chunks:
-        yield chunk
 
 
 def _running_loop() -> Any:

@@ -27,7 +27,16 @@ from typing import (
     Union,
 )
 
-__all__ = ["SECRET_HEADERS", "AsyncResponse", "Body", "Headers", "Request", "Response", "Timeout"]
+__all__ = [
+    "SECRET_HEADERS",
+    "AsyncResponse",
+    "Body",
+    "Headers",
+    "Request",
+    "Response",
+    "Timeout",
+    "WholeBody",
+]
 
 HeadersLike = Union["Headers", Mapping[str, str], Iterable[Tuple[str, str]]]
 #: A request body: bytes, or a re-iterable source of byte chunks (streamed uploads; the
@@ -247,6 +256,42 @@ class Request(_Frozen):
 
 
 Closer = Callable[[], Any]
+
+
+class WholeBody(tuple):
+    """A body that arrived whole, with the headers: its chunks, in memory.
+
+    An async transport gives it as ``Response.stream`` for a small answer: it is an async
+    iterable, as the contract promises of an async transport's body, and the core, which
+    knows it, reads it without an await per chunk (``in_memory``).
+    """
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _Chunks(iter(self))
+
+
+class _Chunks:
+    """A WholeBody's async iterator: hands out what is already here."""
+
+    __slots__ = ("_chunks",)
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        for chunk in self._chunks:
+            return chunk
+        raise StopAsyncIteration
+
+
+def in_memory(stream: Any) -> bool:
+    """Whether a body can be read without awaiting: a sync iterable, or a WholeBody."""
+    return stream.__class__ is WholeBody or not hasattr(stream, "__aiter__")
 
 
 class Response:

@@ -22,7 +22,7 @@ from ._logging import logger
 from ._observe import Observers
 from .accumulate import DONE, ENDED, LegacyChunk, StreamState
 from .errors import APIConnectionError, ClientClosedError, StreamError
-from .http import Request, Response, is_awaitable
+from .http import Request, Response, in_memory, is_awaitable
 from .result import expected_length, find_request_id
 
 if TYPE_CHECKING:
@@ -405,7 +405,7 @@ class AsyncStream(_StreamBase[EventT]):
     ):
         super().__init__(response, state, callback, **kw)
         source: Any = response.stream
-        self._achunks: Any = source.__aiter__() if hasattr(source, "__aiter__") else None
+        self._achunks: Any = None if in_memory(source) else source.__aiter__()
         self._chunks: Any = None if self._achunks is not None else iter(source)
         import asyncio  # already loaded: an async stream only exists under a running loop
 

@@ -262,7 +262,8 @@ def test_a_finished_response_returns_its_connection_for_reuse(harness, server):
     for path in ("/one", "/two"):
         response = harness.send(_request("GET", server.url(path)))
         harness.read(response)
-        assert response._close() is None  # closing again after the read is harmless
+        # Closing again after the read is harmless (a body that came whole has nothing to close).
+        assert response._close is None or response._close() is None
     assert server.requests[0].connection == server.requests[1].connection
     assert server.closed_connections == []
 
@@ -599,10 +600,11 @@ def test_aiohttp_bounds_body_reads_without_a_timer_per_chunk(server):
 def test_aiohttp_a_slow_reader_is_not_a_stalled_server(server):
     """The deadline bounds waiting for the server, not the time the caller spends per chunk."""
     parts = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n"]
-    server.queue(Reply(chunks=parts))
+    server.queue(Reply(chunks=parts, chunk_delay=0.05))  # apart: a body still arriving, read slowly
     request = Request("GET", server.url("/slow-reader"), {}, None, Timeout(connect=2, read=0.2))
     chunks, error, _ = _read_with_aiohttp(request, pause=0.3)
     assert error is None and b"".join(chunks) == b"".join(parts)
+    assert len(chunks) > 1, "the body came whole with the headers: no deadline was tested"
 
 
 def test_aiohttp_a_long_body_with_short_gaps_never_times_out(server):
@@ -702,6 +704,102 @@ def test_aiohttp_a_short_read_timeout_is_not_held_back_by_a_longer_one(server):
     waited, body = asyncio.run(main())
     assert 0.25 <= waited < 0.9, waited
     assert json.loads(body) == {"slow": True}
+
+
+def test_aiohttp_an_answer_that_came_whole_is_handed_over_in_memory():
+    """A small answer arrives with its headers, and aiohttp has put the connection back before
+    the send returns: the transport hands the bytes over as a WholeBody (still an async iterable,
+    as the contract says), with nothing to release, and the connection serves the next request.
+    A body still arriving is streamed as before."""
+    import asyncio
+
+    from openai_bindings.http import WholeBody
+    from openai_bindings.transports import AiohttpTransport
+
+    answers = [
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok": 1}\r\n',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ]
+    timeout = Timeout(connect=2, read=5)
+
+    async def main(base: str) -> list:
+        transport = AiohttpTransport(trust_env=False)
+        got = []
+        try:
+            for path in ("/a", "/b", "/c"):
+                response = await transport.send(Request("GET", base + path, {}, None, timeout))
+                assert type(response.stream) is WholeBody, (path, response.stream)
+                got.append(b"".join([chunk async for chunk in response.stream]))
+                await response.aclose()
+        finally:
+            await transport.close()
+        return got
+
+    with _raw_server(answers) as (base, seen):
+        got = asyncio.run(main(base))
+    assert got == [b'{"ok": 1}\r\n', b"onetwo", b""]
+    assert seen == ["GET", "GET", "GET"]  # one connection carried all three
+
+
+def test_the_core_reads_a_whole_body_without_awaiting(monkeypatch):
+    """The client's body reader and AsyncStream take a WholeBody's chunks directly: no await (and
+    no coroutine) per chunk. Its async iterator is made to fail here, so only that path passes."""
+    import asyncio
+
+    import openai_bindings
+    from openai_bindings.http import Response, WholeBody
+
+    def no_awaiting(self: Any) -> Any:
+        raise AssertionError("the core awaited a body that was already in memory")
+
+    monkeypatch.setattr(WholeBody, "__aiter__", no_awaiting)
+    answers = {
+        "/v1/models": b'{"object": "list", "data": []}',
+        "/v1/chat/completions": b'data: {"choices": [{"index": 0, "delta": {"content": "hi"}}]}\n\n'
+        b"data: [DONE]\n\n",
+    }
+
+    class Whole:
+        name = "whole"
+
+        async def send(self, request: Request) -> Response:
+            body = answers[request.url.split("127.0.0.1", 1)[1]]
+            kind = "text/event-stream" if body.startswith(b"data:") else "application/json"
+            headers = {"Content-Type": kind, "Content-Length": str(len(body))}
+            return Response(200, headers, stream=WholeBody((body[:5], body[5:])))
+
+        async def close(self) -> None:
+            pass
+
+    async def main() -> tuple:
+        async with openai_bindings.AsyncOpenAI(
+            api_key="sk-test", base_url="http://127.0.0.1/v1", transport=Whole()
+        ) as client:
+            listing = await client.models()
+            stream = await client.create_chat_completion(
+                [{"role": "user", "content": "hi"}], model="m", stream=True
+            )
+            async with stream:
+                events = [event async for event in stream]
+            return listing.body, events, stream.text
+
+    body, events, text = asyncio.run(main())
+    assert body == {"object": "list", "data": []}
+    assert len(events) == 1 and text == "hi"
+
+
+def test_a_whole_body_is_an_async_iterable_of_its_chunks():
+    import asyncio
+
+    from openai_bindings.http import WholeBody
+
+    async def read(body: WholeBody) -> list:
+        return [chunk async for chunk in body]
+
+    assert asyncio.run(read(WholeBody((b"a", b"bc")))) == [b"a", b"bc"]
+    assert asyncio.run(read(WholeBody(()))) == []
+    assert list(WholeBody((b"a",))) == [b"a"]
 
 
 # -- the stdlib transport's response head: http.client's rules, its own header reader -----------

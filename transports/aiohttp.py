@@ -23,7 +23,7 @@ import weakref
 from typing import Any, AsyncIterator, Dict, Iterable, Optional, Tuple
 
 from openai_bindings.errors import APIConnectionError
-from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout
+from openai_bindings.http import SECRET_HEADERS, Request, Response, Timeout, WholeBody
 
 from ._network import (
     Bounded,
@@ -121,6 +121,14 @@ class AiohttpTransport(SocketTransport):
             if read is not None:
                 watch.coming.pop(task, None)  # connect() never ran
                 watch.waits.pop(wait, None)
+        content = raw.content
+        if raw.connection is None and content.is_eof() and content.exception() is None:
+            # The whole body came with the headers (a small answer) and aiohttp has already put
+            # the connection back: hand the bytes over as they are, with nothing left to release.
+            data = content.read_nowait()
+            raw.release()
+            whole = WholeBody((data,) if data else ())
+            return Response(status=raw.status, headers=list(raw.headers.items()), stream=whole)
         exchange = _Exchange(raw)
         return Response(
             status=raw.status,
