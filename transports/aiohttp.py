@@ -10,7 +10,9 @@ the headers is watched by ``_Watch``, one timer per session; each wait for the
 body by ``_Deadline``, one timer per read period. Both fail a stalled wait the
 way ``sock_read`` does, with aiohttp's ``SocketTimeoutError``. aiohttp's own
 silent second attempt on a dropped keep-alive connection is turned off: a
-request is sent once, and the client's retry policy decides the rest.
+request is sent once, and the client's retry policy decides the rest. A body that came
+whole with the headers (most small answers: aiohttp has already put the connection back) is
+handed over as a ``WholeBody``, which the client reads without an await per chunk.
 """
 
 from __future__ import annotations
