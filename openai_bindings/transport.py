@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ._drive import HAS_THREADS
 from .errors import PluginError
-from .http import Request, Response, ThisProcess
+from .http import Request, Response, ThisProcess, WholeBody
 from .plugins import Registered, get_registry
 
 __all__ = [
@@ -185,6 +185,9 @@ class ThreadedAsyncTransport:
             raise
         finally:
             exchange.head = None  # a failure's traceback holds this frame: leave no cycle through it
+        whole = exchange.whole()
+        if whole is not None:  # a small answer: read and released while the loop woke up
+            return Response(status=response.status, headers=response.headers, stream=whole)
         body = _Body(exchange)
         weakref.finalize(body, exchange.close)  # dropped without a close: the reader stops anyway
         return Response(status=response.status, headers=response.headers, stream=body, close=exchange.close)
@@ -375,6 +378,16 @@ class _Exchange:
                 return None
             self.waiter = waiter = self.loop.create_future()
             return waiter
+
+    def whole(self) -> Optional[WholeBody]:
+        """The whole body, when the reader has read it all without a failure (and released the
+        response): then the loop side needs no body iterator and no wake-up at all."""
+        with self.lock:
+            if not self.finished or self.error is not None:
+                return None
+            chunks, self.chunks = self.chunks, []
+            self.closed = True  # nothing left to stop
+        return WholeBody(chunks)
 
     def close(self) -> None:
         """Stop reading and release the response: sync, idempotent, callable from any thread."""

@@ -416,11 +416,13 @@ def _in_a_new_loop(main: Any) -> Any:
 def test_threaded_chunks_coalesce_while_the_consumer_is_behind(server):
     asyncio, transport = _threaded()
     parts = [b"data: %d\n\n" % n for n in range(200)]
-    server.queue(Reply(chunks=parts))
+    gate = threading.Event()  # the body still arriving when send() returns: a body iterator
+    server.queue(Reply(chunks=parts, gate=gate))
 
     async def main() -> list:
         response = await transport.send(_request("GET", server.url("/many")))
         exchange = response.stream.exchange
+        gate.set()
         deadline = time.monotonic() + 5
         while not exchange.finished and time.monotonic() < deadline:  # the reader runs ahead
             await asyncio.sleep(0.01)
@@ -465,6 +467,38 @@ def test_threaded_chunks_taken_do_not_notify_a_reader_that_is_not_waiting(server
     got = _in_a_new_loop(main())
     assert b"".join(got) == b"".join(parts)
     assert sets == [1]  # only the close, however many chunks were taken
+
+
+def test_threaded_a_body_read_before_the_loop_woke_is_handed_over_whole(server, monkeypatch):
+    """A small answer is usually read to its end (and released) by the reader thread before the
+    loop gets to the headers: send() then hands the body over as a WholeBody, with no body
+    iterator, no finalizer and no wake-up per chunk. The loop is held here until the reader has
+    finished, so that order is certain; the answer must come whole, and its connection back."""
+    from openai_bindings.http import WholeBody
+    from openai_bindings.transport import _Exchange
+
+    asyncio, transport = _threaded()
+    resolve = _Exchange._resolve_head
+
+    def after_the_reader(self: Any, response: Any, error: Any) -> None:
+        deadline = time.monotonic() + 5
+        while not self.finished and time.monotonic() < deadline:
+            time.sleep(0.001)
+        resolve(self, response, error)
+
+    monkeypatch.setattr(_Exchange, "_resolve_head", after_the_reader)
+
+    async def main() -> list:
+        got = []
+        for path in ("/one", "/two"):
+            response = await transport.send(_request("GET", server.url(path)))
+            assert type(response.stream) is WholeBody
+            got.append(json.loads(await response.aread())["path"])
+        await transport.close()
+        return got
+
+    assert _in_a_new_loop(main()) == ["/one", "/two"]
+    assert server.requests[0].connection == server.requests[1].connection
 
 
 def test_threaded_read_ahead_is_bounded(server, monkeypatch):
