@@ -386,7 +386,6 @@ class _Exchange:
             if not self.finished or self.error is not None:
                 return None
             chunks, self.chunks = self.chunks, []
-            self.closed = True  # nothing left to stop
         return WholeBody(chunks)
 
     def close(self) -> None:

@@ -744,7 +744,7 @@ def test_aiohttp_an_answer_that_came_whole_is_handed_over_in_memory():
     """A small answer arrives with its headers, and aiohttp has put the connection back before
     the send returns: the transport hands the bytes over as a WholeBody (still an async iterable,
     as the contract says), with nothing to release, and the connection serves the next request.
-    A body still arriving is streamed as before."""
+    (A body still arriving is streamed through its deadline: the tests above.)"""
     import asyncio
 
     from openai_bindings.http import WholeBody

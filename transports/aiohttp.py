@@ -123,21 +123,17 @@ class AiohttpTransport(SocketTransport):
             if read is not None:
                 watch.coming.pop(task, None)  # connect() never ran
                 watch.waits.pop(wait, None)
+        answered = list(raw.headers.items())  # a list: Headers takes it without an ABC check
         content = raw.content
         if raw.connection is None and content.is_eof() and content.exception() is None:
             # The whole body came with the headers (a small answer) and aiohttp has already put
             # the connection back: hand the bytes over as they are, with nothing left to release.
             data = content.read_nowait()
             raw.release()
-            whole = WholeBody((data,) if data else ())
-            return Response(status=raw.status, headers=list(raw.headers.items()), stream=whole)
+            return Response(status=raw.status, headers=answered, stream=WholeBody((data,) if data else ()))
         exchange = _Exchange(raw)
-        return Response(
-            status=raw.status,
-            headers=list(raw.headers.items()),  # a list: Headers takes it without an ABC check
-            stream=_Body(raw, exchange, self, request, proxy),
-            close=exchange.close,
-        )
+        stream = _Body(raw, exchange, self, request, proxy)
+        return Response(status=raw.status, headers=answered, stream=stream, close=exchange.close)
 
     async def close(self) -> None:
         """Close the session and refuse new requests (a closed transport never makes a new session)."""
